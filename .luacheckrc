@@ -1,0 +1,8 @@
+-- luacheck configuration for lua/, bin/, spec/, examples/, bench/.
+std = "lua54"
+max_line_length = 120
+codes = true
+
+files["spec/**/*_spec.lua"] = { std = "+busted" }
+files["spec/**/*.lua"] = { std = "+busted" }
+exclude_files = { "build/**", "build-*/**", ".luarocks/**" }

@@ -1,0 +1,168 @@
+-- Helpers shared by the specs: temporary folders, files, file modes, and
+-- running commands with a scrubbed environment. Everything here is plain
+-- Lua 5.4 plus lua-socket (for sleeping) so it never depends on the code
+-- under test.
+local socket = require "socket"
+
+local M = {}
+
+M.root = os.getenv("DBX_ROOT") or (io.popen("pwd"):read("l"))
+M.lua = "lua5.4"
+
+function M.quote(s)
+  s = tostring(s)
+  if s:match("^[%w%._/:=,+%-]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+function M.join(argv)
+  local out = {}
+  for i, a in ipairs(argv) do out[i] = M.quote(a) end
+  return table.concat(out, " ")
+end
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+M.read_file = slurp
+
+function M.write_file(path, data, mode)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+  if mode then M.sh(string.format("chmod %o %s", mode, M.quote(path))) end
+end
+
+-- Runs a shell command; returns its exit code and stdout.
+function M.sh(cmd)
+  local p = io.popen(cmd .. " 2>/dev/null")
+  local out = p:read("a")
+  local _, _, code = p:close()
+  return code, out
+end
+
+local tmp_counter = 0
+local tmp_made = {}
+-- A fresh private folder under $TMPDIR (or /tmp); removed by M.cleanup().
+function M.tmpdir(prefix)
+  tmp_counter = tmp_counter + 1
+  local base = os.getenv("TMPDIR") or "/tmp"
+  local code, out = M.sh(string.format("mktemp -d %s/%s.XXXXXX", M.quote(base), prefix or "dbx"))
+  assert(code == 0, "mktemp failed")
+  local dir = out:gsub("%s+$", "")
+  tmp_made[#tmp_made + 1] = dir
+  return dir
+end
+
+function M.cleanup()
+  for i = #tmp_made, 1, -1 do
+    os.execute("rm -rf " .. M.quote(tmp_made[i]))
+    tmp_made[i] = nil
+  end
+end
+
+-- Octal permission bits of a path (as a number such as 384 for 0600), or nil.
+function M.mode(path)
+  local code, out = M.sh("stat -c %a " .. M.quote(path))
+  if code ~= 0 then return nil end
+  return tonumber(out:match("%d+"), 8)
+end
+
+function M.exists(path)
+  return os.execute("test -e " .. M.quote(path)) == true
+end
+
+-- The environment every spec subprocess gets: nothing inherited except PATH,
+-- a throw-away HOME and the language. Extra variables come from `env`.
+function M.clean_env(home, env)
+  local vars = {
+    PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME = home,
+    LANG = "C.UTF-8",
+    TMPDIR = os.getenv("TMPDIR") or "/tmp",
+  }
+  for k, v in pairs(env or {}) do vars[k] = v or nil end
+  local keys = {}
+  for k in pairs(vars) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = { "env", "-i" }
+  for _, k in ipairs(keys) do
+    if vars[k] ~= false then parts[#parts + 1] = M.quote(k .. "=" .. vars[k]) end
+  end
+  return table.concat(parts, " ")
+end
+
+-- Runs argv (a list) with a scrubbed environment.
+-- opts: env (table), home (dir; default a new tmpdir), stdin (string),
+--       cwd (dir), timeout (seconds, default 60).
+-- Returns {code=, stdout=, stderr=}.
+function M.run(argv, opts)
+  opts = opts or {}
+  local dir = M.tmpdir("run")
+  local home = opts.home or dir
+  local out, err, inp = dir .. "/stdout", dir .. "/stderr", dir .. "/stdin"
+  M.write_file(inp, opts.stdin or "")
+  local cmd = string.format("%s%s timeout -k 5 %d %s <%s >%s 2>%s",
+    opts.cwd and ("cd " .. M.quote(opts.cwd) .. " && ") or "",
+    M.clean_env(home, opts.env), opts.timeout or 60, M.join(argv),
+    M.quote(inp), M.quote(out), M.quote(err))
+  local _, _, code = os.execute(cmd)
+  return { code = code, stdout = slurp(out) or "", stderr = slurp(err) or "" }
+end
+
+-- Starts argv in the background (scrubbed environment); returns its PID.
+function M.spawn(argv, opts)
+  opts = opts or {}
+  local home = opts.home or M.tmpdir("spawn")
+  local log = opts.log or "/dev/null"
+  local cmd = string.format("%s%s %s </dev/null >%s 2>&1 & echo $!",
+    opts.cwd and ("cd " .. M.quote(opts.cwd) .. " && ") or "",
+    M.clean_env(home, opts.env), M.join(argv), M.quote(log))
+  local p = io.popen(cmd)
+  local pid = tonumber(p:read("l"))
+  p:close()
+  return pid
+end
+
+function M.alive(pid)
+  return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
+end
+
+function M.kill(pid, sig)
+  os.execute(string.format("kill -%s %d 2>/dev/null", sig or "TERM", pid))
+end
+
+-- Waits until pred() is true or `timeout` seconds pass; returns pred()'s value.
+function M.wait_for(pred, timeout, step)
+  local deadline = socket.gettime() + (timeout or 10)
+  repeat
+    local v = pred()
+    if v then return v end
+    socket.sleep(step or 0.02)
+  until socket.gettime() > deadline
+  return pred()
+end
+
+-- Stops a process we started: TERM, then KILL after `grace` seconds.
+function M.stop(pid, grace)
+  if not pid or not M.alive(pid) then return end
+  M.kill(pid, "TERM")
+  if not M.wait_for(function() return not M.alive(pid) end, grace or 3) then
+    M.kill(pid, "KILL")
+    M.wait_for(function() return not M.alive(pid) end, 2)
+  end
+end
+
+M.now = socket.gettime
+M.sleep = socket.sleep
+
+-- Loads the module under test from the checkout's build.
+function M.databricks()
+  return require "databricks"
+end
+
+return M

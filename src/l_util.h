@@ -1,0 +1,44 @@
+/* l_util.h — helpers shared by the l_*.c binding files, the only files that
+ * know the Lua stack. Errors are returned to Lua as `nil, err` where err is a
+ * table with the "databricks.error" metatable (kind, message, status,
+ * error_code, request_id, retry_after; __tostring gives one line). */
+#ifndef DBX_L_UTIL_H
+#define DBX_L_UTIL_H
+
+#include <stddef.h>
+
+#include <lua.h>
+
+#include "err.h"
+
+#define DBX_L_ERROR_MT "databricks.error"
+
+/* Pushes nil and the error table; returns 2 (for `return dbx_l_fail(...)`). */
+int dbx_l_fail(lua_State *L, const dbx_err *e);
+/* Convenience: build and push a config/io/... error from a format string. */
+int dbx_l_failf(lua_State *L, dbx_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Pushes the error table alone. */
+void dbx_l_pusherr(lua_State *L, const dbx_err *e);
+
+/* Options-table readers: the field named `key` of the table at `idx`.
+ * Return the value, or `def` when the field is nil; raise a Lua error naming
+ * the key when the type is wrong (a programming error, per DESIGN.md). */
+const char *dbx_l_optstring(lua_State *L, int idx, const char *key, const char *def);
+lua_Number dbx_l_optnumber(lua_State *L, int idx, const char *key, lua_Number def);
+int dbx_l_optboolean(lua_State *L, int idx, const char *key, int def);
+
+/* Decodes JSON (private lua-cjson instance) and pushes the value; -1 (nothing
+ * pushed) when s is not JSON. Implemented in l_json.c. */
+int dbx_l_json_decode_push(lua_State *L, const char *s, size_t n);
+/* Encodes the value at idx as JSON into a new string pushed on the stack;
+ * -1 with an error message pushed when it cannot be encoded. */
+int dbx_l_json_encode_push(lua_State *L, int idx);
+
+/* The User-Agent of this Lua state (pushed on the stack, and returned). */
+const char *dbx_l_user_agent(lua_State *L);
+
+/* Registration of each binding area into the module table at the top. */
+void dbx_l_open_core(lua_State *L);
+
+#endif
