@@ -259,5 +259,6 @@ int luaopen_databricks_core(lua_State *L)
     lua_pop(L, 1);
     lua_newtable(L);
     dbx_l_open_core(L);
+    dbx_l_open_pgpass(L);
     return 1;
 }

@@ -38,7 +38,9 @@ int dbx_l_json_encode_push(lua_State *L, int idx);
 /* The User-Agent of this Lua state (pushed on the stack, and returned). */
 const char *dbx_l_user_agent(lua_State *L);
 
-/* Registration of each binding area into the module table at the top. */
+/* Registration of each binding area into the module table at the top of the
+ * stack (called once from luaopen_databricks_core). */
 void dbx_l_open_core(lua_State *L);
+void dbx_l_open_pgpass(lua_State *L);
 
 #endif
