@@ -49,6 +49,19 @@ int dbx_err_context(dbx_err *e, const char *fmt, ...)
     return -1;
 }
 
+int dbx_err_append(dbx_err *e, const char *fmt, ...)
+{
+    char suffix[256];
+    size_t len = strlen(e->message);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(suffix, sizeof suffix, fmt, ap);
+    va_end(ap);
+    snprintf(e->message + len, sizeof e->message - len, " (%s)", suffix);
+    dbx_redact(e->message);
+    return -1;
+}
+
 static void copy_field(char *dst, size_t cap, const char *src, size_t len)
 {
     if (len >= cap)

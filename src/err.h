@@ -43,6 +43,9 @@ int dbx_err_set(dbx_err *e, dbx_kind kind, const char *fmt, ...)
 int dbx_err_context(dbx_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Appends " (text)" to the existing message. Returns -1. */
+int dbx_err_append(dbx_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void dbx_err_set_code(dbx_err *e, const char *code, size_t len);
 void dbx_err_set_request_id(dbx_err *e, const char *id, size_t len);
 

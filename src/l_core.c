@@ -260,5 +260,54 @@ int luaopen_databricks_core(lua_State *L)
     lua_newtable(L);
     dbx_l_open_core(L);
     dbx_l_open_pgpass(L);
+    dbx_l_open_client(L);
+    dbx_l_open_sys(L);
+    dbx_l_open_config(L);
     return 1;
+}
+
+/* ---- options-table readers ------------------------------------------------ */
+
+const char *dbx_l_optstring(lua_State *L, int idx, const char *key, const char *def)
+{
+    const char *s;
+    int t = lua_getfield(L, idx, key);
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return def;
+    }
+    if (t != LUA_TSTRING)
+        luaL_error(L, "option '%s' must be a string (got %s)", key, lua_typename(L, t));
+    s = lua_tostring(L, -1); /* anchored by the options table */
+    lua_pop(L, 1);
+    return s;
+}
+
+lua_Number dbx_l_optnumber(lua_State *L, int idx, const char *key, lua_Number def)
+{
+    lua_Number v;
+    int t = lua_getfield(L, idx, key);
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return def;
+    }
+    if (t != LUA_TNUMBER)
+        luaL_error(L, "option '%s' must be a number (got %s)", key, lua_typename(L, t));
+    v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+int dbx_l_optboolean(lua_State *L, int idx, const char *key, int def)
+{
+    int v, t = lua_getfield(L, idx, key);
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return def;
+    }
+    if (t != LUA_TBOOLEAN)
+        luaL_error(L, "option '%s' must be a boolean (got %s)", key, lua_typename(L, t));
+    v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
 }

@@ -42,5 +42,8 @@ const char *dbx_l_user_agent(lua_State *L);
  * stack (called once from luaopen_databricks_core). */
 void dbx_l_open_core(lua_State *L);
 void dbx_l_open_pgpass(lua_State *L);
+void dbx_l_open_client(lua_State *L);
+void dbx_l_open_sys(lua_State *L);
+void dbx_l_open_config(lua_State *L);
 
 #endif

@@ -1,25 +1,149 @@
 --- lua-databricks: a Databricks connector for Lua 5.4 with a C core.
 -- The public API (DESIGN.md §3). This file is sugar over `databricks.core`:
--- argument shapes and Lua-side conveniences live here, the work is in C.
+-- argument shapes and conveniences live here, the work is in C.
+--
+-- Failures never raise for bad input or remote trouble: they return `nil, err`
+-- where `err` is a table with `kind` ("config", "auth", "http", "network",
+-- "timeout", "protocol", "io", "sql"), `message`, and where known `status`,
+-- `error_code`, `request_id`, `retry_after`; `tostring(err)` is one line.
 -- @module databricks
 local core = require "databricks.core"
+local config = require "databricks.config"
 
 local M = {}
 
 --- The connector's version ("0.1.0").
 M.VERSION = core.VERSION
 
+--- JSON null as it appears in decoded responses and SQL rows.
+M.null = require("cjson").null
+
 --- The User-Agent sent on every request, e.g.
 -- `"LuaDatabricks_Connector/0.1.0 lua/5.4 os/linux"`.
+-- @function user_agent
 -- @treturn string
 M.user_agent = core.user_agent
 
 --- Sets the host application's product (code-level, never from end users).
--- The User-Agent then starts with `<isv>_<product>/<version>`.
+-- The User-Agent then starts with `<isv>_<product>/<version>`, followed by
+-- the connector's own token. Clients created afterwards use it.
+-- @function set_product
 -- @tparam string isv partner name, `^[A-Za-z0-9_.+-]+$`
 -- @tparam string product product name, same rule
 -- @tparam string version semver such as "1.2.3"
 -- @return true, or nil and a `config` error
 M.set_product = core.set_product
+
+--- Builds an error value (for Lua code that reports errors like the core).
+-- @function error
+M.error = core.error
+
+--- Decodes a JWT's claims without verifying it.
+-- @function jwt_claims
+-- @tparam string token
+-- @return claims table, or nil and a `protocol` error
+M.jwt_claims = core.jwt_claims
+
+--- The warehouse id of an HTTP path such as "/sql/1.0/warehouses/abc123".
+-- @function warehouse_id_from_http_path
+-- @return id, or nil and a `config` error
+M.warehouse_id_from_http_path = core.warehouse_id_from_http_path
+
+--- Normalises a workspace host ("x.cloud.databricks.com/?o=1" becomes
+-- "https://x.cloud.databricks.com").
+-- @function normalize_host
+M.normalize_host = core.normalize_host
+
+M.config_from_env = config.from_env
+M.config_from_profile = config.from_profile
+
+--- Connects to a workspace. See the README's configuration reference for
+-- every key. Validates the whole config before any network call; with
+-- `auth_type = "oauth_u2m"` and no token it runs the browser sign-in.
+-- @tparam table cfg
+-- @return client, or nil and an error
+function M.connect(cfg)
+  if type(cfg) ~= "table" then
+    error("databricks.connect expects a config table", 2)
+  end
+  return core.connect(cfg)
+end
+
+--- Runs the OAuth U2M browser sign-in (authorization code + PKCE) and
+-- returns the tokens `{access_token=, refresh_token=, expires_at=}`.
+-- @tparam table opts `host` (required), `client_id` (default
+-- "databricks-cli"), `client_secret`, `redirect_uri` (default
+-- "http://localhost:8020"), `scopes`, `open_browser` (function(url); default
+-- prints the URL and runs xdg-open/open), `timeout` (seconds, default 300),
+-- `ca_bundle`.
+function M.login(opts)
+  if type(opts) ~= "table" then error("databricks.login expects an options table", 2) end
+  local tokens
+  local cfg = {
+    host = opts.host, auth_type = "oauth_u2m",
+    client_id = opts.client_id, client_secret = opts.client_secret,
+    redirect_uri = opts.redirect_uri, scopes = opts.scopes,
+    open_browser = opts.open_browser, login_timeout = opts.timeout,
+    ca_bundle = opts.ca_bundle,
+    on_tokens = function(t) tokens = t end,
+  }
+  for k in pairs(opts) do
+    if cfg[k] == nil and k ~= "timeout" then
+      return nil, core.error{ kind = "config", message = "login: unknown option '" .. tostring(k) .. "'" }
+    end
+  end
+  local client, err = core.connect(cfg)
+  if not client then return nil, err end
+  client:close()
+  return tokens
+end
+
+-- Lua-side client methods -------------------------------------------------
+
+local Client = core.client_methods
+
+local function urlencode(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+--- The SCIM `Me` object of the caller.
+function Client:current_user()
+  return self:request("GET", "/api/2.0/preview/scim/v2/Me")
+end
+
+--- Unity Catalog table info for "catalog.schema.table".
+function Client:get_table(full_name)
+  if type(full_name) ~= "string" or full_name == "" then
+    error("get_table expects a full table name such as 'main.default.trips'", 2)
+  end
+  return self:request("GET", "/api/2.1/unity-catalog/tables/" .. urlencode(full_name))
+end
+
+--- A Spark Connect URL for this workspace: the configured cluster, or a
+-- serverless session when `serverless_compute_id` is set.
+function Client:spark_connect_url()
+  local info = self:_info()
+  local token, err = self:token()
+  if not token then return nil, err end
+  local host = info.host:gsub("^https?://", ""):gsub(":%d+$", "")
+  local base = string.format("sc://%s:443/;token=%s", host, token)
+  if info.cluster_id then
+    return base .. ";x-databricks-cluster-id=" .. info.cluster_id
+  elseif info.serverless_compute_id then
+    local b = {}
+    for i = 1, 16 do b[i] = math.random(0, 255) end
+    b[7] = (b[7] & 0x0f) | 0x40
+    b[9] = (b[9] & 0x3f) | 0x80
+    local id = string.format("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+      table.unpack(b))
+    return base .. ";x-databricks-session-id=" .. id
+  end
+  return nil, core.error{ kind = "config",
+    message = "spark_connect_url needs cluster_id (or a cluster http_path) or serverless_compute_id in connect" }
+end
+
+require("databricks.sql").install(Client)
+
+M.pgpass = require "databricks.pgpass"
 
 return M

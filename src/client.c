@@ -1,0 +1,516 @@
+/* client.c — the workspace client (see client.h): token lifecycle per auth
+ * type, authenticated calls, and the few workspace calls the C core needs
+ * itself (SCIM Me, Lakebase credentials and instances, validation). */
+#include "client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "clitoken.h"
+#include "httperr.h"
+#include "login.h"
+#include "timeutil.h"
+
+struct dbx_client {
+    dbx_config cfg;
+    dbx_http *http;
+    char *user_agent;
+    dbx_oauth_endpoints ep;
+    int have_ep;
+    dbx_token tok;
+    double next_early_refresh; /* after a failed early refresh: not before */
+};
+
+const dbx_config *dbx_client_config(const dbx_client *c)
+{
+    return &c->cfg;
+}
+
+const char *dbx_client_user_agent(const dbx_client *c)
+{
+    return c->user_agent;
+}
+
+/* Pass-through tokens: the expiry comes from the config, else the JWT. */
+static int init_tokens(dbx_client *c, dbx_jsonenv *json, dbx_err *err)
+{
+    double now = dbx_now(), exp = c->cfg.expires_at;
+    const char *access = NULL;
+    if (c->cfg.auth == DBX_AUTH_PAT) {
+        access = c->cfg.token;
+        exp = 0;
+    } else if (c->cfg.auth == DBX_AUTH_U2M || c->cfg.auth == DBX_AUTH_TOKEN) {
+        access = c->cfg.access_token;
+        if (access && exp <= 0) {
+            dbx_err ignored;
+            dbx_err_clear(&ignored);
+            if (dbx_jwt_claims(json, access, &exp, NULL, 0, &ignored) != 0)
+                exp = 0; /* opaque token, lifetime unknown: a 401 will renew it */
+        }
+    }
+    if (!access && !c->cfg.refresh_token)
+        return 0;
+    if (dbx_token_set(&c->tok, access, c->cfg.refresh_token, exp, now) != 0)
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    if (access && exp > 0 && exp <= now && !c->cfg.refresh_token)
+        return dbx_err_set(err, DBX_EAUTH,
+                           "the access_token has already expired and there is no refresh_token to renew "
+                           "it: sign in again (databricks.login) or pass a fresh token");
+    return 0;
+}
+
+dbx_client *dbx_client_new(dbx_config *cfg, const char *user_agent, dbx_jsonenv *json, dbx_err *err)
+{
+    dbx_client *c = calloc(1, sizeof *c);
+    dbx_http_config hc = {0};
+    if (!c) {
+        dbx_config_free(cfg);
+        dbx_err_set(err, DBX_EIO, "out of memory creating a client");
+        return NULL;
+    }
+    c->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    c->user_agent = strdup(user_agent);
+    hc.ca_file = c->cfg.ca_file;
+    hc.user_agent = user_agent;
+    hc.timeout = c->cfg.timeout;
+    hc.retry_budget = c->cfg.retry_timeout;
+    if (!c->user_agent || !(c->http = dbx_http_new(&hc, err)) || init_tokens(c, json, err) != 0) {
+        if (!c->user_agent)
+            dbx_err_set(err, DBX_EIO, "out of memory creating a client");
+        dbx_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void dbx_client_free(dbx_client *c)
+{
+    if (!c)
+        return;
+    dbx_http_free(c->http);
+    dbx_token_clear(&c->tok);
+    dbx_config_free(&c->cfg);
+    free(c->user_agent);
+    free(c);
+}
+
+int dbx_client_endpoints(dbx_client *c, dbx_ctx *ctx, const dbx_oauth_endpoints **ep, dbx_err *err)
+{
+    if (!c->have_ep) {
+        if (dbx_oauth_discover(c->http, ctx->json, c->cfg.host, &c->ep, err) != 0)
+            return -1;
+        c->have_ep = 1;
+    }
+    *ep = &c->ep;
+    return 0;
+}
+
+/* Gets a new token for the client's auth type. `early`: the current token
+ * is still valid, so a single attempt is enough. */
+static int acquire(dbx_client *c, dbx_ctx *ctx, int early, dbx_token *out, dbx_err *err)
+{
+    const dbx_oauth_endpoints *ep;
+    dbx_oauth_grant g = {0};
+    switch (c->cfg.auth) {
+    case DBX_AUTH_CLI:
+        return dbx_cli_token(ctx->json, c->cfg.databricks_cli, c->cfg.host, c->cfg.timeout, out, err);
+    case DBX_AUTH_M2M:
+        if (dbx_client_endpoints(c, ctx, &ep, err) != 0)
+            return -1;
+        g.token_url = ep->token;
+        g.client_id = c->cfg.client_id;
+        g.client_secret = c->cfg.client_secret;
+        g.no_retry = early;
+        return dbx_oauth_client_credentials(c->http, ctx->json, &g, out, err);
+    case DBX_AUTH_U2M:
+    case DBX_AUTH_TOKEN:
+        if (!c->tok.refresh)
+            return dbx_err_set(err, DBX_EAUTH,
+                               "the access token has expired and there is no refresh_token to renew it: "
+                               "sign in again (databricks.login) or pass a fresh access_token");
+        if (dbx_client_endpoints(c, ctx, &ep, err) != 0)
+            return -1;
+        g.token_url = ep->token;
+        g.client_id = c->cfg.client_id;
+        g.client_secret = c->cfg.client_secret;
+        g.refresh_token = c->tok.refresh;
+        g.no_retry = early;
+        return dbx_oauth_refresh(c->http, ctx->json, &g, out, err);
+    default:
+        return dbx_err_set(err, DBX_EAUTH, "no way to obtain a token for auth_type %s",
+                           dbx_auth_type_name(c->cfg.auth));
+    }
+}
+
+static int notify_tokens(dbx_client *c, dbx_ctx *ctx, dbx_err *err)
+{
+    if (!ctx->on_tokens || c->cfg.auth == DBX_AUTH_PAT || c->cfg.auth == DBX_AUTH_CLI)
+        return 0;
+    return ctx->on_tokens(ctx, &c->tok, err);
+}
+
+int dbx_client_set_tokens(dbx_client *c, dbx_ctx *ctx, dbx_token *t, dbx_err *err)
+{
+    dbx_token_move(&c->tok, t);
+    c->next_early_refresh = 0;
+    return notify_tokens(c, ctx, err);
+}
+
+int dbx_client_login(dbx_client *c, dbx_ctx *ctx, int (*open_browser)(void *ud, const char *url, dbx_err *err),
+                     void *ud, dbx_err *err)
+{
+    const dbx_oauth_endpoints *ep;
+    dbx_login_opts o = {0};
+    dbx_token t = {0};
+    if (dbx_client_endpoints(c, ctx, &ep, err) != 0)
+        return -1;
+    o.host = c->cfg.host;
+    o.client_id = c->cfg.client_id;
+    o.client_secret = c->cfg.client_secret;
+    o.redirect_uri = c->cfg.redirect_uri;
+    o.scopes = c->cfg.scopes;
+    o.timeout = c->cfg.login_timeout;
+    o.open_browser = open_browser;
+    o.ud = ud;
+    if (dbx_login(c->http, ctx->json, ep, &o, &t, err) != 0) {
+        dbx_token_clear(&t);
+        return -1;
+    }
+    return dbx_client_set_tokens(c, ctx, &t, err);
+}
+
+int dbx_client_token(dbx_client *c, dbx_ctx *ctx, const char **token, double *expires_at, dbx_err *err)
+{
+    double now = dbx_now();
+    dbx_token_state st = dbx_token_check(&c->tok, now);
+    dbx_token fresh = {0};
+
+    if (st == DBX_TOKEN_FRESH || (st == DBX_TOKEN_STALE && now < c->next_early_refresh))
+        goto ok;
+    if (acquire(c, ctx, st == DBX_TOKEN_STALE, &fresh, err) != 0) {
+        dbx_token_clear(&fresh);
+        if (st != DBX_TOKEN_STALE)
+            return -1;
+        /* The old token is still valid: keep using it, and do not hammer
+         * the token endpoint on every call while it is down. */
+        {
+            double left = c->tok.expires_at - now;
+            c->next_early_refresh = now + (left / 4 < 30 ? left / 4 : 30);
+        }
+        dbx_err_clear(err);
+        goto ok;
+    }
+    if (dbx_client_set_tokens(c, ctx, &fresh, err) != 0)
+        return -1;
+ok:
+    *token = c->tok.access;
+    *expires_at = c->tok.expires_at;
+    return 0;
+}
+
+int dbx_client_authorization(dbx_client *c, dbx_ctx *ctx, dbx_buf *out, dbx_err *err)
+{
+    const char *tok;
+    double exp;
+    if (dbx_client_token(c, ctx, &tok, &exp, err) != 0)
+        return -1;
+    if (dbx_buf_puts(out, "Bearer ") || dbx_buf_puts(out, tok))
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    return 0;
+}
+
+static int renewable(const dbx_client *c)
+{
+    return c->cfg.auth == DBX_AUTH_M2M || c->cfg.auth == DBX_AUTH_CLI ||
+           ((c->cfg.auth == DBX_AUTH_U2M || c->cfg.auth == DBX_AUTH_TOKEN) && c->tok.refresh);
+}
+
+int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
+                    const char *content_type, const char *body, size_t body_len,
+                    const char *const *headers, dbx_http_response *resp, dbx_err *err)
+{
+    dbx_buf url = {0}, auth = {0};
+    dbx_http_request req = {0};
+    const char *secrets[6];
+    char what[300];
+    int rc = -1;
+
+    if (!path || path[0] != '/')
+        return dbx_err_set(err, DBX_ECONFIG, "request path must start with '/' (got \"%.100s\")", path ? path : "");
+    if (dbx_buf_puts(&url, c->cfg.host) || dbx_buf_puts(&url, path)) {
+        dbx_buf_free(&url);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
+    for (int round = 0; round < 2; round++) {
+        dbx_buf_reset(&auth);
+        if (dbx_client_authorization(c, ctx, &auth, err) != 0)
+            break;
+        {
+            const char *all[] = {c->tok.access, c->tok.refresh, c->cfg.client_secret, c->cfg.token};
+            size_t n = 0;
+            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+                if (all[i])
+                    secrets[n++] = all[i];
+            secrets[n] = NULL;
+        }
+        req.method = method;
+        req.url = url.data;
+        req.authorization = auth.data;
+        req.content_type = body ? (content_type ? content_type : "application/json") : NULL;
+        req.body = body;
+        req.body_len = body_len;
+        req.headers = headers;
+        req.secrets = secrets;
+        dbx_http_response_free(resp);
+        dbx_http_response_init(resp);
+        if (dbx_http_send(c->http, &req, resp, err) != 0) {
+            dbx_err_context(err, "%s", what);
+            break;
+        }
+        if (resp->status >= 200 && resp->status < 300) {
+            rc = 0;
+            break;
+        }
+        if (resp->status == 401 && round == 0 && renewable(c)) {
+            /* The token was revoked or rotated early: renew once. */
+            c->tok.expires_at = c->tok.obtained_at = dbx_now() - 1;
+            c->next_early_refresh = 0;
+            continue;
+        }
+        dbx_http_error(ctx->json, resp, what, err);
+        break;
+    }
+    dbx_buf_free(&url);
+    dbx_buf_free(&auth);
+    return rc;
+}
+
+/* GET/POST helper: decodes a JSON object answer. */
+static dbx_json *call_json(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
+                           const dbx_buf *body, dbx_err *err)
+{
+    dbx_http_response resp;
+    dbx_json *j = NULL;
+    dbx_http_response_init(&resp);
+    if (dbx_client_call(c, ctx, method, path, NULL, body ? body->data : NULL, body ? body->len : 0, NULL,
+                        &resp, err) == 0) {
+        j = dbx_json_decode(ctx->json, dbx_buf_str(&resp.body), resp.body.len);
+        if (!j) {
+            dbx_err_set(err, DBX_EPROTOCOL, "%s %s: the answer is not a JSON object", method, path);
+            if (resp.request_id[0])
+                dbx_err_set_request_id(err, resp.request_id, strlen(resp.request_id));
+        }
+    }
+    dbx_http_response_free(&resp);
+    return j;
+}
+
+static int copy_string(dbx_json *j, const char *key, char *out, size_t cap)
+{
+    size_t n = 0;
+    const char *s = dbx_json_string(j, key, &n);
+    if (!s || n == 0 || n >= cap)
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int dbx_client_username(dbx_client *c, dbx_ctx *ctx, char *out, size_t cap, dbx_err *err)
+{
+    dbx_json *j = call_json(c, ctx, "GET", "/api/2.0/preview/scim/v2/Me", NULL, err);
+    int rc;
+    if (!j)
+        return -1;
+    rc = copy_string(j, "userName", out, cap);
+    dbx_json_free(j);
+    return rc ? dbx_err_set(err, DBX_EPROTOCOL, "SCIM Me answer has no userName") : 0;
+}
+
+static int uuid4(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return -1;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    return 0;
+}
+
+int dbx_client_database_credential(dbx_client *c, dbx_ctx *ctx, const char *const *instance_names,
+                                   const char *endpoint, dbx_token *out, dbx_err *err)
+{
+    dbx_buf body = {0};
+    dbx_json *j;
+    const char *token, *when;
+    size_t tn = 0, wn = 0;
+    double exp = 0, now;
+    char rid[37];
+    int oom = 0;
+
+    if (endpoint) {
+        oom = dbx_buf_puts(&body, "{\"endpoint\":") || dbx_buf_json_string(&body, endpoint) ||
+              dbx_buf_puts(&body, "}");
+    } else {
+        if (!instance_names || !instance_names[0])
+            return dbx_err_set(err, DBX_ECONFIG, "database_credential needs instance_names or endpoint");
+        if (uuid4(rid) != 0)
+            return dbx_err_set(err, DBX_EIO, "OpenSSL's random generator failed");
+        oom = dbx_buf_puts(&body, "{\"instance_names\":[");
+        for (size_t i = 0; !oom && instance_names[i]; i++)
+            oom = (i && dbx_buf_puts(&body, ",")) || dbx_buf_json_string(&body, instance_names[i]);
+        oom = oom || dbx_buf_puts(&body, "],\"request_id\":") || dbx_buf_json_string(&body, rid) ||
+              dbx_buf_puts(&body, "}");
+    }
+    if (oom) {
+        dbx_buf_free(&body);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    j = call_json(c, ctx, "POST", endpoint ? "/api/2.0/postgres/credentials" : "/api/2.0/database/credentials",
+                  &body, err);
+    dbx_buf_free(&body);
+    if (!j)
+        return dbx_err_context(err, "Lakebase credential");
+    token = dbx_json_string(j, "token", &tn);
+    when = dbx_json_string(j, endpoint ? "expire_time" : "expiration_time", &wn);
+    if (!when)
+        when = dbx_json_string(j, endpoint ? "expiration_time" : "expire_time", &wn);
+    now = dbx_now();
+    if (!token || !tn) {
+        dbx_json_free(j);
+        return dbx_err_set(err, DBX_EPROTOCOL, "Lakebase credential answer has no token");
+    }
+    if (when && dbx_parse_rfc3339(when, wn, &exp) != 0) {
+        dbx_json_free(j);
+        return dbx_err_set(err, DBX_EPROTOCOL, "Lakebase credential answer has an unreadable expiry \"%.40s\"", when);
+    }
+    if (!when) {
+        dbx_err ignored;
+        dbx_err_clear(&ignored);
+        if (dbx_jwt_claims(ctx->json, token, &exp, NULL, 0, &ignored) != 0 || exp <= 0)
+            exp = now + 3600;
+    }
+    if (dbx_token_set(out, token, NULL, exp, now) != 0) {
+        dbx_json_free(j);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    dbx_json_free(j);
+    return 0;
+}
+
+int dbx_client_instance_dns(dbx_client *c, dbx_ctx *ctx, const char *name, char *out, size_t cap,
+                            dbx_err *err)
+{
+    dbx_buf path = {0};
+    dbx_json *j;
+    int rc;
+    if (dbx_buf_puts(&path, "/api/2.0/database/instances/") || dbx_buf_urlencode(&path, name)) {
+        dbx_buf_free(&path);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    j = call_json(c, ctx, "GET", path.data, NULL, err);
+    dbx_buf_free(&path);
+    if (!j)
+        return dbx_err_context(err, "Lakebase instance %s", name);
+    rc = copy_string(j, "read_write_dns", out, cap);
+    dbx_json_free(j);
+    return rc ? dbx_err_set(err, DBX_EPROTOCOL, "Lakebase instance %s has no read_write_dns yet (is it still starting?)", name)
+              : 0;
+}
+
+static void check_done(dbx_check *ck, double t0, const dbx_http_response *resp, int rc)
+{
+    ck->ran = 1;
+    ck->ok = rc == 0;
+    ck->status = resp->status;
+    ck->ms = (dbx_monotonic() - t0) * 1000;
+}
+
+void dbx_client_validate(dbx_client *c, dbx_ctx *ctx, const char *table, const char *warehouse_id,
+                         const char *statement, dbx_validation *v)
+{
+    dbx_http_response resp;
+    dbx_buf buf = {0};
+    double t0;
+    int rc;
+
+    memset(v, 0, sizeof *v);
+    dbx_err_clear(&v->auth.err);
+    dbx_err_clear(&v->unity_catalog.err);
+    dbx_err_clear(&v->statement_execution.err);
+    dbx_http_response_init(&resp);
+
+    t0 = dbx_monotonic();
+    rc = dbx_client_call(c, ctx, "GET", "/api/2.0/preview/scim/v2/Me", NULL, NULL, 0, NULL, &resp, &v->auth.err);
+    check_done(&v->auth, t0, &resp, rc);
+    if (rc == 0) {
+        dbx_json *j = dbx_json_decode(ctx->json, dbx_buf_str(&resp.body), resp.body.len);
+        if (!j || copy_string(j, "userName", v->user, sizeof v->user) != 0) {
+            v->auth.ok = 0;
+            dbx_err_set(&v->auth.err, DBX_EPROTOCOL, "SCIM Me answer has no userName");
+        }
+        dbx_json_free(j);
+    }
+
+    if (table) {
+        t0 = dbx_monotonic();
+        if (dbx_buf_puts(&buf, "/api/2.1/unity-catalog/tables/") || dbx_buf_urlencode(&buf, table)) {
+            dbx_err_set(&v->unity_catalog.err, DBX_EIO, "out of memory");
+            v->unity_catalog.ran = 1;
+        } else {
+            rc = dbx_client_call(c, ctx, "GET", buf.data, NULL, NULL, 0, NULL, &resp, &v->unity_catalog.err);
+            check_done(&v->unity_catalog, t0, &resp, rc);
+        }
+        dbx_buf_reset(&buf);
+    }
+
+    if (!warehouse_id)
+        warehouse_id = c->cfg.warehouse_id;
+    if (warehouse_id) {
+        dbx_check *ck = &v->statement_execution;
+        t0 = dbx_monotonic();
+        if (dbx_buf_puts(&buf, "{\"statement\":") || dbx_buf_json_string(&buf, statement ? statement : "SELECT 1") ||
+            dbx_buf_puts(&buf, ",\"warehouse_id\":") || dbx_buf_json_string(&buf, warehouse_id) ||
+            dbx_buf_puts(&buf, ",\"wait_timeout\":\"30s\",\"on_wait_timeout\":\"CANCEL\","
+                               "\"format\":\"JSON_ARRAY\",\"disposition\":\"INLINE\",\"row_limit\":1}")) {
+            dbx_err_set(&ck->err, DBX_EIO, "out of memory");
+            ck->ran = 1;
+        } else {
+            rc = dbx_client_call(c, ctx, "POST", "/api/2.0/sql/statements", NULL, buf.data, buf.len, NULL, &resp,
+                                 &ck->err);
+            check_done(ck, t0, &resp, rc);
+            if (rc == 0) {
+                dbx_json *j = dbx_json_decode(ctx->json, dbx_buf_str(&resp.body), resp.body.len);
+                size_t n = 0;
+                const char *state = j ? dbx_json_string(j, "status.state", &n) : NULL;
+                snprintf(v->state, sizeof v->state, "%.*s", (int)n, state ? state : "");
+                if (!state) {
+                    ck->ok = 0;
+                    dbx_err_set(&ck->err, DBX_EPROTOCOL, "statement answer has no status.state");
+                } else if (strcmp(v->state, "SUCCEEDED") != 0) {
+                    const char *msg = dbx_json_string(j, "status.error.message", &n);
+                    const char *code = dbx_json_string(j, "status.error.error_code", &n);
+                    ck->ok = 0;
+                    if (code)
+                        dbx_err_set_code(&ck->err, code, strlen(code));
+                    if (strcmp(v->state, "FAILED") == 0)
+                        dbx_err_set(&ck->err, DBX_ESQL, "statement failed: %s", msg ? msg : "no message");
+                    else
+                        dbx_err_set(&ck->err, DBX_ETIMEOUT,
+                                    "statement ended %s: the warehouse did not finish within 30 s (is it starting?)",
+                                    v->state);
+                }
+                dbx_json_free(j);
+            }
+        }
+    }
+    dbx_buf_free(&buf);
+    dbx_http_response_free(&resp);
+}

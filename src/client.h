@@ -1,0 +1,97 @@
+/* client.h — a connection to one workspace with one auth type: the
+ * validated config, the HTTP transport, the discovered OAuth endpoints and
+ * the current token. Everything that talks to the workspace goes through
+ * dbx_client_call, which attaches the Authorization and User-Agent headers,
+ * keeps the token fresh, and turns error statuses into errors.
+ *
+ * Calls take a dbx_ctx: the caller's JSON environment and the on_tokens hook
+ * (the binding supplies both per call, so the client never holds a Lua
+ * state). */
+#ifndef DBX_CLIENT_H
+#define DBX_CLIENT_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+#include "http.h"
+#include "json.h"
+#include "oauth.h"
+#include "token.h"
+
+typedef struct dbx_ctx dbx_ctx;
+struct dbx_ctx {
+    dbx_jsonenv *json;
+    /* Called after OAuth tokens changed; -1 (with err set) when the hook
+     * failed. May be NULL. */
+    int (*on_tokens)(dbx_ctx *ctx, const dbx_token *t, dbx_err *err);
+    void *ud;
+};
+
+typedef struct dbx_client dbx_client;
+
+/* Takes ownership of *cfg (it is zeroed), also on failure. */
+dbx_client *dbx_client_new(dbx_config *cfg, const char *user_agent, dbx_jsonenv *json, dbx_err *err);
+void dbx_client_free(dbx_client *c);
+
+const dbx_config *dbx_client_config(const dbx_client *c);
+const char *dbx_client_user_agent(const dbx_client *c);
+
+/* A usable access token (refreshed when stale or expired) and its expiry
+ * (0 for a PAT). The pointer is valid until the next call on this client. */
+int dbx_client_token(dbx_client *c, dbx_ctx *ctx, const char **token, double *expires_at, dbx_err *err);
+
+/* Installs tokens obtained elsewhere (the browser sign-in). */
+int dbx_client_set_tokens(dbx_client *c, dbx_ctx *ctx, dbx_token *t, dbx_err *err);
+
+/* Runs the browser sign-in with the client's settings (client_id, secret,
+ * redirect_uri, scopes, login_timeout) and transport, and installs the
+ * tokens (on_tokens is called). */
+int dbx_client_login(dbx_client *c, dbx_ctx *ctx, int (*open_browser)(void *ud, const char *url, dbx_err *err),
+                     void *ud, dbx_err *err);
+
+/* The discovered (or default) OAuth endpoints. */
+int dbx_client_endpoints(dbx_client *c, dbx_ctx *ctx, const dbx_oauth_endpoints **ep, dbx_err *err);
+
+/* Calls the workspace: path may carry a query ("/api/...?a=b"). Returns 0
+ * for a 2xx response (resp filled), -1 with an error otherwise (resp still
+ * holds whatever the server sent). A 401 with an OAuth token that can be
+ * renewed is retried once with a new token. */
+int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
+                    const char *content_type, const char *body, size_t body_len,
+                    const char *const *headers, dbx_http_response *resp, dbx_err *err);
+
+/* The Authorization header value ("Bearer ..."), for headers(). */
+int dbx_client_authorization(dbx_client *c, dbx_ctx *ctx, dbx_buf *out, dbx_err *err);
+
+/* SCIM Me userName. */
+int dbx_client_username(dbx_client *c, dbx_ctx *ctx, char *out, size_t cap, dbx_err *err);
+
+/* Lakebase credential: provisioned (instance_names) or autoscaling
+ * (endpoint). Fills out->access and out->expires_at. */
+int dbx_client_database_credential(dbx_client *c, dbx_ctx *ctx, const char *const *instance_names,
+                                   const char *endpoint, dbx_token *out, dbx_err *err);
+/* read_write_dns of a provisioned instance. */
+int dbx_client_instance_dns(dbx_client *c, dbx_ctx *ctx, const char *name, char *out, size_t cap,
+                            dbx_err *err);
+
+typedef struct dbx_check {
+    int ran, ok;
+    long status;
+    double ms;
+    dbx_err err;
+} dbx_check;
+
+typedef struct dbx_validation {
+    dbx_check auth, unity_catalog, statement_execution;
+    char user[256];
+    char state[32];
+} dbx_validation;
+
+/* Runs the checks (SCIM Me always; the table get when table is given; a
+ * statement when a warehouse is known). Failures are reported in `v`, the
+ * function itself only fails on misuse. */
+void dbx_client_validate(dbx_client *c, dbx_ctx *ctx, const char *table, const char *warehouse_id,
+                         const char *statement, dbx_validation *v);
+
+#endif

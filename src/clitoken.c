@@ -1,0 +1,88 @@
+/* clitoken.c — token from the Databricks CLI (see clitoken.h). The CLI's
+ * stderr may echo things we must not print, so only a redacted first line
+ * of it reaches an error message. */
+#include "clitoken.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "oauth.h"
+#include "proc.h"
+#include "redact.h"
+#include "timeutil.h"
+
+int dbx_cli_parse_token(dbx_jsonenv *env, const char *json, size_t len, double now, dbx_token *out,
+                        dbx_err *err)
+{
+    dbx_json *j = dbx_json_decode(env, json, len);
+    const char *access, *expiry;
+    size_t an = 0, en = 0;
+    double exp = 0;
+    int rc;
+    if (!j)
+        return dbx_err_set(err, DBX_EPROTOCOL, "`databricks auth token` did not print a JSON object");
+    access = dbx_json_string(j, "access_token", &an);
+    expiry = dbx_json_string(j, "expiry", &en);
+    if (!access || !an) {
+        dbx_json_free(j);
+        return dbx_err_set(err, DBX_EPROTOCOL, "`databricks auth token` printed no access_token");
+    }
+    if (expiry && dbx_parse_rfc3339(expiry, en, &exp) != 0) {
+        dbx_json_free(j);
+        return dbx_err_set(err, DBX_EPROTOCOL, "`databricks auth token` printed an unreadable expiry \"%.40s\"", expiry);
+    }
+    if (!expiry) {
+        dbx_err ignored;
+        dbx_err_clear(&ignored);
+        if (dbx_jwt_claims(env, access, &exp, NULL, 0, &ignored) != 0)
+            exp = 0;
+    }
+    rc = dbx_token_set(out, access, NULL, exp, now);
+    dbx_json_free(j);
+    return rc ? dbx_err_set(err, DBX_EIO, "out of memory") : 0;
+}
+
+/* First non-empty line of the CLI's stderr, redacted, for an error message. */
+static void first_line(const dbx_buf *b, char *out, size_t cap)
+{
+    const char *s = dbx_buf_str(b);
+    size_t n;
+    while (*s == '\n' || *s == '\r' || *s == ' ')
+        s++;
+    n = strcspn(s, "\r\n");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    dbx_redact(out);
+}
+
+int dbx_cli_token(dbx_jsonenv *env, const char *cli, const char *host, double timeout, dbx_token *out,
+                  dbx_err *err)
+{
+    const char *argv[] = {cli ? cli : "databricks", "auth", "token", "--host", host, NULL};
+    dbx_buf sout = {0}, serr = {0};
+    int status = -1, not_found = 0, rc = -1;
+    char line[300];
+
+    if (dbx_proc_run(argv, timeout, &sout, &serr, &status, &not_found, err) != 0) {
+        if (not_found)
+            dbx_err_set(err, DBX_ECONFIG,
+                        "the Databricks CLI (%s) was not found on PATH: install it "
+                        "(https://docs.databricks.com/dev-tools/cli/install.html) or use another auth_type",
+                        argv[0]);
+        goto done;
+    }
+    if (status != 0) {
+        first_line(&serr, line, sizeof line);
+        dbx_err_set(err, DBX_EAUTH,
+                    "`%s auth token --host %s` failed (exit %d)%s%s; run `databricks auth login --host %s` first",
+                    argv[0], host, status, line[0] ? ": " : "", line, host);
+        goto done;
+    }
+    rc = dbx_cli_parse_token(env, dbx_buf_str(&sout), sout.len, dbx_now(), out, err);
+done:
+    dbx_buf_free(&sout);
+    dbx_buf_free(&serr);
+    return rc;
+}

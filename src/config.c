@@ -1,0 +1,289 @@
+/* config.c — connect() configuration rules (see config.h). One table of
+ * which credential keys belong to which auth type drives the "missing" and
+ * "belongs to another type" errors, so both stay consistent. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "hostname.h"
+
+const dbx_config_key dbx_config_keys[] = {
+    {"host", "string"},          {"auth_type", "string"},     {"token", "string"},
+    {"client_id", "string"},     {"client_secret", "string"}, {"access_token", "string"},
+    {"refresh_token", "string"}, {"expires_at", "number"},    {"redirect_uri", "string"},
+    {"scopes", "string"},        {"open_browser", "function"}, {"login_timeout", "number"},
+    {"warehouse_id", "string"},  {"http_path", "string"},     {"serverless_compute_id", "string"},
+    {"cluster_id", "string"},    {"ca_bundle", "string"},     {"timeout", "number"},
+    {"retry_timeout", "number"}, {"on_tokens", "function"},   {"databricks_cli", "string"},
+    {NULL, NULL},
+};
+
+static const char *const auth_names[] = {"none", "pat", "oauth_m2m", "oauth_u2m", "token", "databricks_cli"};
+
+const char *dbx_auth_type_name(dbx_auth_type t)
+{
+    return auth_names[t <= DBX_AUTH_CLI ? t : 0];
+}
+
+int dbx_config_check_key(const char *key, dbx_err *err)
+{
+    for (const dbx_config_key *k = dbx_config_keys; k->name; k++)
+        if (strcmp(k->name, key) == 0)
+            return 0;
+    if (strcmp(key, "user_agent") == 0 || strcmp(key, "product") == 0 || strcmp(key, "product_version") == 0)
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "config key '%s' is not accepted: the User-Agent is set in code with "
+                           "databricks.set_product(isv, product, version)",
+                           key);
+    return dbx_err_set(err, DBX_ECONFIG, "unknown config key '%.60s' (check its spelling; see the README's configuration reference)", key);
+}
+
+void dbx_config_input_init(dbx_config_input *in)
+{
+    memset(in, 0, sizeof *in);
+    in->expires_at = in->timeout = in->retry_timeout = in->login_timeout = -1;
+}
+
+/* Which auth types each credential key belongs to (bit per dbx_auth_type). */
+#define BIT(t) (1u << (t))
+typedef struct cred_key {
+    const char *name;
+    size_t offset;
+    unsigned allowed;   /* types that accept it */
+    unsigned required;  /* types that need it */
+    dbx_auth_type owner; /* the type it "belongs to" in messages */
+} cred_key;
+
+#define IN(field) offsetof(dbx_config_input, field)
+static const cred_key cred_keys[] = {
+    {"token", IN(token), BIT(DBX_AUTH_PAT), BIT(DBX_AUTH_PAT), DBX_AUTH_PAT},
+    {"client_secret", IN(client_secret), BIT(DBX_AUTH_M2M) | BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_TOKEN),
+     BIT(DBX_AUTH_M2M), DBX_AUTH_M2M},
+    {"client_id", IN(client_id), BIT(DBX_AUTH_M2M) | BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_TOKEN),
+     BIT(DBX_AUTH_M2M), DBX_AUTH_M2M},
+    {"access_token", IN(access_token), BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_TOKEN), BIT(DBX_AUTH_TOKEN),
+     DBX_AUTH_TOKEN},
+    {"refresh_token", IN(refresh_token), BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_TOKEN), 0, DBX_AUTH_U2M},
+    {"redirect_uri", IN(redirect_uri), BIT(DBX_AUTH_U2M), 0, DBX_AUTH_U2M},
+    {"scopes", IN(scopes), BIT(DBX_AUTH_U2M), 0, DBX_AUTH_U2M},
+    {NULL, 0, 0, 0, DBX_AUTH_NONE},
+};
+
+static const char *field(const dbx_config_input *in, size_t offset)
+{
+    return *(const char *const *)((const char *)in + offset);
+}
+
+static int present(const char *s)
+{
+    return s != NULL;
+}
+
+static dbx_auth_type parse_auth_type(const char *s)
+{
+    for (int t = DBX_AUTH_PAT; t <= DBX_AUTH_CLI; t++)
+        if (strcmp(s, auth_names[t]) == 0)
+            return (dbx_auth_type)t;
+    return DBX_AUTH_NONE;
+}
+
+/* Without auth_type: the type the credentials present imply, or an error
+ * naming the two types whose credentials are mixed. */
+static int infer_auth_type(const dbx_config_input *in, dbx_auth_type *out, dbx_err *err)
+{
+    dbx_auth_type found[3];
+    int n = 0;
+    int u2m = present(in->access_token) || present(in->refresh_token) || present(in->redirect_uri);
+    if (present(in->token))
+        found[n++] = DBX_AUTH_PAT;
+    if (present(in->client_secret) && !u2m)
+        found[n++] = DBX_AUTH_M2M;
+    if (u2m)
+        found[n++] = present(in->access_token) && !present(in->redirect_uri) ? DBX_AUTH_TOKEN : DBX_AUTH_U2M;
+    if (n == 0)
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "no credentials: set auth_type (pat | oauth_m2m | oauth_u2m | token | "
+                           "databricks_cli) and its credentials");
+    if (n > 1)
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "more than one authentication method configured: %s and %s; a connection "
+                           "uses exactly one, so remove the other's keys or set auth_type",
+                           dbx_auth_type_name(found[0]), dbx_auth_type_name(found[1]));
+    *out = found[0];
+    return 0;
+}
+
+static int check_credentials(const dbx_config_input *in, dbx_auth_type t, dbx_err *err)
+{
+    char missing[128] = "";
+    for (const cred_key *k = cred_keys; k->name; k++) {
+        const char *v = field(in, k->offset);
+        if (present(v) && !(k->allowed & BIT(t)))
+            return dbx_err_set(err, DBX_ECONFIG,
+                               "auth_type %s does not take %s (it belongs to %s): one connection "
+                               "uses one auth type, so remove %s",
+                               dbx_auth_type_name(t), k->name, dbx_auth_type_name(k->owner), k->name);
+        if ((k->required & BIT(t)) && (!v || !*v)) {
+            size_t len = strlen(missing);
+            snprintf(missing + len, sizeof missing - len, "%s%s", len ? " and " : "", k->name);
+        }
+    }
+    if (missing[0])
+        return dbx_err_set(err, DBX_ECONFIG, "auth_type %s needs %s", dbx_auth_type_name(t), missing);
+    if (in->expires_at >= 0 && !present(in->access_token))
+        return dbx_err_set(err, DBX_ECONFIG, "expires_at is only meaningful with access_token");
+    if (present(in->client_secret) && !present(in->client_id))
+        return dbx_err_set(err, DBX_ECONFIG, "client_secret given without client_id");
+    return 0;
+}
+
+static int dup_into(char **dst, const char *src)
+{
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+static int check_compute(const dbx_config_input *in, dbx_config *out, dbx_err *err)
+{
+    char id[256];
+    if (in->http_path) {
+        if (dbx_warehouse_id_from_http_path(in->http_path, id, sizeof id)) {
+            if (in->warehouse_id && strcmp(in->warehouse_id, id) != 0)
+                return dbx_err_set(err, DBX_ECONFIG,
+                                   "warehouse_id \"%.64s\" conflicts with http_path \"%.128s\" (warehouse %s): give one of them",
+                                   in->warehouse_id, in->http_path, id);
+            if (dup_into(&out->warehouse_id, id))
+                return dbx_err_set(err, DBX_EIO, "out of memory");
+        } else if (dbx_cluster_id_from_http_path(in->http_path, id, sizeof id)) {
+            if (in->cluster_id && strcmp(in->cluster_id, id) != 0)
+                return dbx_err_set(err, DBX_ECONFIG,
+                                   "cluster_id \"%.64s\" conflicts with http_path \"%.128s\" (cluster %s)",
+                                   in->cluster_id, in->http_path, id);
+            if (dup_into(&out->cluster_id, id))
+                return dbx_err_set(err, DBX_EIO, "out of memory");
+        } else {
+            return dbx_err_set(err, DBX_ECONFIG,
+                               "http_path \"%.128s\" is neither a SQL warehouse path "
+                               "(/sql/1.0/warehouses/<id>) nor a cluster path (/sql/protocolv1/o/<workspace>/<cluster>)",
+                               in->http_path);
+        }
+    }
+    if (in->serverless_compute_id && (in->cluster_id || out->cluster_id))
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "serverless_compute_id and cluster_id are both set: give at most one");
+    if ((in->warehouse_id && !*in->warehouse_id) || (in->cluster_id && !*in->cluster_id))
+        return dbx_err_set(err, DBX_ECONFIG, "warehouse_id/cluster_id must not be empty");
+    if ((!out->warehouse_id && dup_into(&out->warehouse_id, in->warehouse_id)) ||
+        (!out->cluster_id && dup_into(&out->cluster_id, in->cluster_id)) ||
+        dup_into(&out->serverless_compute_id, in->serverless_compute_id))
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    return 0;
+}
+
+static int check_number(const char *name, double v, double lo, double hi, dbx_err *err)
+{
+    if (v >= 0 && !(v >= lo && v <= hi))
+        return dbx_err_set(err, DBX_ECONFIG, "%s must be between %g and %g seconds (got %g)", name, lo, hi, v);
+    return 0;
+}
+
+static int resolve_ca(const dbx_config_input *in, dbx_config *out, dbx_err *err)
+{
+    const char *ca = in->ca_bundle, *from = "ca_bundle";
+    if (!ca && in->env_ssl_cert_file && *in->env_ssl_cert_file)
+        ca = in->env_ssl_cert_file, from = "SSL_CERT_FILE";
+    if (!ca && in->env_curl_ca_bundle && *in->env_curl_ca_bundle)
+        ca = in->env_curl_ca_bundle, from = "CURL_CA_BUNDLE";
+    if (!ca)
+        return 0;
+    if (access(ca, R_OK) != 0)
+        return dbx_err_set(err, DBX_ECONFIG, "%s \"%.200s\" is not a readable file: fix the path or unset it",
+                           from, ca);
+    return dup_into(&out->ca_file, ca) ? dbx_err_set(err, DBX_EIO, "out of memory") : 0;
+}
+
+int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
+{
+    char host[300];
+    dbx_auth_type t = DBX_AUTH_NONE;
+
+    memset(out, 0, sizeof *out);
+    if (!in->host)
+        return dbx_err_set(err, DBX_ECONFIG, "host is required (the workspace URL, e.g. https://x.cloud.databricks.com)");
+    if (dbx_normalize_host(in->host, host, sizeof host, err) != 0)
+        return -1;
+    if (in->auth_type) {
+        t = parse_auth_type(in->auth_type);
+        if (t == DBX_AUTH_NONE)
+            return dbx_err_set(err, DBX_ECONFIG,
+                               "auth_type \"%.40s\" is not one of pat, oauth_m2m, oauth_u2m, token, databricks_cli",
+                               in->auth_type);
+    } else if (infer_auth_type(in, &t, err) != 0) {
+        return -1;
+    }
+    if (check_credentials(in, t, err) != 0 ||
+        check_number("timeout", in->timeout, 1, 3600, err) != 0 ||
+        check_number("retry_timeout", in->retry_timeout, 0, 3600, err) != 0 ||
+        check_number("login_timeout", in->login_timeout, 1, 3600, err) != 0)
+        return -1;
+    if (in->has_open_browser && t != DBX_AUTH_U2M)
+        return dbx_err_set(err, DBX_ECONFIG, "open_browser is only used by auth_type oauth_u2m");
+
+    out->auth = t;
+    out->expires_at = in->expires_at > 0 ? in->expires_at : 0;
+    out->timeout = in->timeout > 0 ? in->timeout : 60;
+    out->retry_timeout = in->retry_timeout >= 0 ? in->retry_timeout : 300;
+    out->login_timeout = in->login_timeout > 0 ? in->login_timeout : 300;
+    if (dup_into(&out->host, host) || dup_into(&out->token, in->token) ||
+        dup_into(&out->client_id, in->client_id ? in->client_id
+                                   : (t == DBX_AUTH_U2M || t == DBX_AUTH_TOKEN) ? DBX_DEFAULT_U2M_CLIENT
+                                                                                : NULL) ||
+        dup_into(&out->client_secret, in->client_secret) || dup_into(&out->access_token, in->access_token) ||
+        dup_into(&out->refresh_token, in->refresh_token) ||
+        dup_into(&out->redirect_uri, in->redirect_uri ? in->redirect_uri
+                                     : t == DBX_AUTH_U2M ? DBX_DEFAULT_REDIRECT
+                                                         : NULL) ||
+        dup_into(&out->scopes, in->scopes ? in->scopes : t == DBX_AUTH_U2M ? DBX_DEFAULT_U2M_SCOPES : NULL) ||
+        dup_into(&out->databricks_cli, in->databricks_cli ? in->databricks_cli : "databricks")) {
+        dbx_config_free(out);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    if (check_compute(in, out, err) != 0 || resolve_ca(in, out, err) != 0) {
+        dbx_config_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+static void wipe_free(char **s)
+{
+    if (*s) {
+        dbx_wipe(*s, strlen(*s));
+        free(*s);
+        *s = NULL;
+    }
+}
+
+void dbx_config_free(dbx_config *c)
+{
+    wipe_free(&c->token);
+    wipe_free(&c->client_secret);
+    wipe_free(&c->access_token);
+    wipe_free(&c->refresh_token);
+    free(c->host);
+    free(c->client_id);
+    free(c->redirect_uri);
+    free(c->scopes);
+    free(c->warehouse_id);
+    free(c->cluster_id);
+    free(c->serverless_compute_id);
+    free(c->ca_file);
+    free(c->databricks_cli);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,69 @@
+/* config.h — what `databricks.connect` accepts, validated before any network
+ * call. The binding copies the Lua table's fields into a dbx_config_input
+ * (borrowed strings, plus a list of the keys it saw); dbx_config_build
+ * applies every rule of DESIGN.md §3 and produces an owned dbx_config.
+ * connect reads no environment variable and no file, with the one exception
+ * DESIGN.md makes: the CA bundle falls back to SSL_CERT_FILE / CURL_CA_BUNDLE.
+ * Secrets in a dbx_config are wiped when it is freed. */
+#ifndef DBX_CONFIG_H
+#define DBX_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+typedef enum dbx_auth_type {
+    DBX_AUTH_NONE = 0,
+    DBX_AUTH_PAT,
+    DBX_AUTH_M2M,
+    DBX_AUTH_U2M,
+    DBX_AUTH_TOKEN,
+    DBX_AUTH_CLI
+} dbx_auth_type;
+
+/* Every key connect accepts, in documentation order, with its Lua type
+ * ("string", "number", "function"). NULL-terminated. */
+typedef struct dbx_config_key {
+    const char *name;
+    const char *type;
+} dbx_config_key;
+extern const dbx_config_key dbx_config_keys[];
+
+typedef struct dbx_config_input {
+    const char *host, *auth_type, *token, *client_id, *client_secret, *access_token,
+        *refresh_token, *redirect_uri, *scopes, *warehouse_id, *http_path,
+        *serverless_compute_id, *cluster_id, *ca_bundle, *databricks_cli;
+    double expires_at, timeout, retry_timeout, login_timeout; /* < 0 when absent */
+    int has_open_browser, has_on_tokens;
+    /* Environment fallbacks for the CA (the binding reads them). */
+    const char *env_ssl_cert_file, *env_curl_ca_bundle;
+} dbx_config_input;
+
+typedef struct dbx_config {
+    char *host;                 /* normalised: https://host[:port] */
+    dbx_auth_type auth;
+    char *token;                /* pat */
+    char *client_id, *client_secret;
+    char *access_token, *refresh_token;
+    double expires_at;          /* of access_token, 0 when unknown */
+    char *redirect_uri, *scopes;
+    char *warehouse_id, *cluster_id, *serverless_compute_id;
+    char *ca_file;              /* resolved CA bundle, NULL = system store */
+    char *databricks_cli;       /* CLI program, default "databricks" */
+    double timeout, retry_timeout, login_timeout;
+} dbx_config;
+
+void dbx_config_input_init(dbx_config_input *in);
+/* 0, or -1 with a config error naming the key(s) and the fix. */
+int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err);
+void dbx_config_free(dbx_config *c);
+
+const char *dbx_auth_type_name(dbx_auth_type t);
+/* Checks a key name seen in the table: 0 when known, -1 with an error. */
+int dbx_config_check_key(const char *key, dbx_err *err);
+
+#define DBX_DEFAULT_U2M_CLIENT "databricks-cli"
+#define DBX_DEFAULT_REDIRECT "http://localhost:8020"
+#define DBX_DEFAULT_U2M_SCOPES "offline_access all-apis"
+
+#endif

@@ -1,0 +1,247 @@
+/* oauth.c — discovery and token grants (see oauth.h). */
+#include "oauth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base64url.h"
+#include "buf.h"
+#include "httperr.h"
+#include "jwt.h"
+#include "timeutil.h"
+
+static int copy_url(char *dst, size_t cap, const char *s, size_t n)
+{
+    if (n == 0 || n >= cap || (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0))
+        return -1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+int dbx_oauth_discover(dbx_http *h, dbx_jsonenv *env, const char *host, dbx_oauth_endpoints *out,
+                       dbx_err *err)
+{
+    char url[600];
+    dbx_http_response resp;
+    dbx_http_request req = {0};
+    dbx_json *j;
+    const char *tok, *auth;
+    size_t tn = 0, an = 0;
+    int rc = -1;
+
+    snprintf(out->authorize, sizeof out->authorize, "%s/oidc/v1/authorize", host);
+    snprintf(out->token, sizeof out->token, "%s/oidc/v1/token", host);
+    snprintf(url, sizeof url, "%s/oidc/.well-known/oauth-authorization-server", host);
+    req.method = "GET";
+    req.url = url;
+    dbx_http_response_init(&resp);
+    if (dbx_http_send(h, &req, &resp, err) != 0) {
+        dbx_err_context(err, "OAuth discovery");
+        goto done;
+    }
+    if (resp.status == 404) {
+        rc = 0; /* no discovery document: the workspace defaults apply */
+        goto done;
+    }
+    if (resp.status != 200) {
+        dbx_http_error(env, &resp, "GET /oidc/.well-known/oauth-authorization-server", err);
+        goto done;
+    }
+    j = dbx_json_decode(env, dbx_buf_str(&resp.body), resp.body.len);
+    tok = j ? dbx_json_string(j, "token_endpoint", &tn) : NULL;
+    auth = j ? dbx_json_string(j, "authorization_endpoint", &an) : NULL;
+    if (!tok || copy_url(out->token, sizeof out->token, tok, tn) != 0 ||
+        (auth && copy_url(out->authorize, sizeof out->authorize, auth, an) != 0)) {
+        dbx_err_set(err, DBX_EPROTOCOL,
+                    "OAuth discovery document of %s has no usable token_endpoint", host);
+    } else {
+        rc = 0;
+    }
+    dbx_json_free(j);
+done:
+    dbx_http_response_free(&resp);
+    return rc;
+}
+
+int dbx_jwt_claims(dbx_jsonenv *env, const char *token, double *exp, char *sub, size_t sub_cap,
+                   dbx_err *err)
+{
+    dbx_buf payload = {0};
+    dbx_json *j;
+    const char *s;
+    size_t n = 0;
+    *exp = 0;
+    if (sub && sub_cap)
+        sub[0] = '\0';
+    if (dbx_jwt_payload(token, &payload, err) != 0) {
+        dbx_buf_free(&payload);
+        return -1;
+    }
+    j = dbx_json_decode(env, payload.data, payload.len);
+    dbx_buf_free(&payload);
+    if (!j)
+        return dbx_err_set(err, DBX_EPROTOCOL, "token payload is not a JSON object");
+    if (dbx_json_number(j, "exp", exp) != 0)
+        *exp = 0;
+    if (sub && sub_cap && (s = dbx_json_string(j, "sub", &n)) != NULL) {
+        if (n >= sub_cap)
+            n = sub_cap - 1;
+        memcpy(sub, s, n);
+        sub[n] = '\0';
+    }
+    dbx_json_free(j);
+    return 0;
+}
+
+int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double now, dbx_token *out,
+                          dbx_err *err)
+{
+    dbx_json *j = dbx_json_decode(env, body, len);
+    const char *access, *refresh, *type, *s;
+    size_t n;
+    double expires_in = -1, exp = 0;
+    dbx_err ignored;
+    int rc;
+    if (!j)
+        return dbx_err_set(err, DBX_EPROTOCOL, "token endpoint answered with something that is not a JSON object");
+    access = dbx_json_string(j, "access_token", &n);
+    refresh = dbx_json_string(j, "refresh_token", &n);
+    type = dbx_json_string(j, "token_type", &n);
+    if (!access || !*access) {
+        dbx_json_free(j);
+        return dbx_err_set(err, DBX_EPROTOCOL, "token endpoint answer has no access_token");
+    }
+    if (type && strcasecmp(type, "Bearer") != 0) {
+        dbx_json_free(j);
+        return dbx_err_set(err, DBX_EPROTOCOL, "token endpoint issued a \"%.40s\" token; only Bearer is supported", type);
+    }
+    if (dbx_json_number(j, "expires_in", &expires_in) != 0 &&
+        (s = dbx_json_string(j, "expires_in", &n)) != NULL)
+        expires_in = strtod(s, NULL);
+    if (!(expires_in > 0 && expires_in < 1e9)) {
+        dbx_err_clear(&ignored);
+        if (dbx_jwt_claims(env, access, &exp, NULL, 0, &ignored) != 0 || exp <= now)
+            exp = now + 3600;
+        expires_in = exp - now;
+    }
+    rc = dbx_token_set(out, access, refresh, now + expires_in, now);
+    dbx_json_free(j);
+    return rc ? dbx_err_set(err, DBX_EIO, "out of memory storing a token") : 0;
+}
+
+/* Appends "&name=value" (form encoding). */
+static int form(dbx_buf *b, const char *name, const char *value)
+{
+    if (!value)
+        return 0;
+    return (b->len && dbx_buf_append(b, "&", 1)) || dbx_buf_puts(b, name) || dbx_buf_append(b, "=", 1) ||
+                   dbx_buf_urlencode(b, value)
+               ? -1
+               : 0;
+}
+
+/* Builds "Basic base64(urlenc(id):urlenc(secret))" (RFC 6749 §2.3.1). */
+static int basic_auth(dbx_buf *out, const char *id, const char *secret)
+{
+    dbx_buf raw = {0};
+    int rc = dbx_buf_urlencode(&raw, id) || dbx_buf_append(&raw, ":", 1) ||
+             dbx_buf_urlencode(&raw, secret) || dbx_buf_puts(out, "Basic ");
+    if (!rc)
+        rc = dbx_b64_encode(out, (const unsigned char *)raw.data, raw.len);
+    dbx_buf_free(&raw);
+    return rc ? -1 : 0;
+}
+
+static int grant(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_buf *body,
+                 const char *what, dbx_token *out, dbx_err *err)
+{
+    dbx_buf auth = {0};
+    dbx_http_response resp;
+    dbx_http_request req = {0};
+    const char *secrets[] = {g->client_secret, g->refresh_token, g->code, g->code_verifier, NULL};
+    int rc = -1;
+    char op[64];
+
+    snprintf(op, sizeof op, "%s (POST token endpoint)", what);
+    dbx_http_response_init(&resp);
+    if (g->client_secret && basic_auth(&auth, g->client_id, g->client_secret) != 0) {
+        dbx_err_set(err, DBX_EIO, "out of memory");
+        goto done;
+    }
+    req.method = "POST";
+    req.url = g->token_url;
+    req.authorization = g->client_secret ? auth.data : NULL;
+    req.content_type = "application/x-www-form-urlencoded";
+    req.body = body->data;
+    req.body_len = body->len;
+    req.secrets = secrets;
+    req.no_retry = g->no_retry;
+    if (dbx_http_send(h, &req, &resp, err) != 0) {
+        dbx_err_context(err, "%s", what);
+        goto done;
+    }
+    if (resp.status != 200) {
+        dbx_http_error(env, &resp, op, err);
+        goto done;
+    }
+    rc = dbx_oauth_parse_token(env, dbx_buf_str(&resp.body), resp.body.len, dbx_now(), out, err);
+    if (rc != 0)
+        dbx_err_context(err, "%s", what);
+done:
+    dbx_buf_free(&auth);
+    dbx_http_response_free(&resp);
+    return rc;
+}
+
+int dbx_oauth_client_credentials(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g,
+                                 dbx_token *out, dbx_err *err)
+{
+    dbx_buf body = {0};
+    int rc;
+    if (form(&body, "grant_type", "client_credentials") ||
+        form(&body, "scope", g->scope ? g->scope : "all-apis")) {
+        dbx_buf_free(&body);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    rc = grant(h, env, g, &body, "OAuth client-credentials token request", out, err);
+    dbx_buf_free(&body);
+    return rc;
+}
+
+int dbx_oauth_refresh(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_token *out,
+                      dbx_err *err)
+{
+    dbx_buf body = {0};
+    int rc;
+    if (form(&body, "grant_type", "refresh_token") || form(&body, "refresh_token", g->refresh_token) ||
+        form(&body, "client_id", g->client_id)) {
+        dbx_buf_free(&body);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    rc = grant(h, env, g, &body, "OAuth token refresh", out, err);
+    dbx_buf_free(&body);
+    if (rc == 0 && !out->refresh && g->refresh_token && !(out->refresh = strdup(g->refresh_token)))
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    if (rc != 0 && err->kind == DBX_EAUTH)
+        dbx_err_append(err, "the refresh token is no longer valid: sign in again");
+    return rc;
+}
+
+int dbx_oauth_exchange_code(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_token *out,
+                            dbx_err *err)
+{
+    dbx_buf body = {0};
+    int rc;
+    if (form(&body, "grant_type", "authorization_code") || form(&body, "code", g->code) ||
+        form(&body, "code_verifier", g->code_verifier) || form(&body, "redirect_uri", g->redirect_uri) ||
+        form(&body, "client_id", g->client_id)) {
+        dbx_buf_free(&body);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    rc = grant(h, env, g, &body, "OAuth authorization-code exchange", out, err);
+    dbx_buf_free(&body);
+    return rc;
+}

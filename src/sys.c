@@ -1,0 +1,119 @@
+/* sys.c — stop signals, interruptible sleep and sd_notify (see sys.h).
+ *
+ * The sleep uses pselect with SIGTERM/SIGINT blocked outside it, so a signal
+ * that arrives between "check the flag" and "start sleeping" still wakes the
+ * sleep: the classic lost-wake-up race cannot happen. sd_notify speaks the
+ * datagram protocol directly (no libsystemd, no subprocess). */
+#include "sys.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "timeutil.h"
+
+static volatile sig_atomic_t stop_signal = 0;
+static volatile sig_atomic_t handlers_installed = 0;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+int dbx_sys_install_signals(dbx_err *err)
+{
+    struct sigaction sa;
+    if (handlers_installed)
+        return 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR */
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+        return dbx_err_set(err, DBX_EIO, "cannot install SIGTERM/SIGINT handlers: %s", strerror(errno));
+    handlers_installed = 1;
+    return 0;
+}
+
+int dbx_stop_requested(void)
+{
+    return stop_signal;
+}
+
+void dbx_request_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+int dbx_sleep(double seconds)
+{
+    sigset_t block, orig;
+    double deadline = dbx_monotonic() + (seconds > 0 ? seconds : 0);
+    int stopped;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &orig);
+    for (;;) {
+        double left = deadline - dbx_monotonic();
+        struct timespec ts;
+        if ((stopped = stop_signal != 0) || left <= 0)
+            break;
+        ts.tv_sec = (time_t)floor(left);
+        ts.tv_nsec = (long)((left - floor(left)) * 1e9);
+        /* Atomically unblocks the stop signals for the duration of the wait. */
+        if (pselect(0, NULL, NULL, NULL, &ts, &orig) < 0 && errno != EINTR)
+            break;
+    }
+    sigprocmask(SIG_SETMASK, &orig, NULL);
+    return stopped;
+}
+
+int dbx_sd_notify(const char *state, dbx_err *err)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa;
+    size_t n;
+    socklen_t len;
+    int fd, rc;
+    if (!path || !*path)
+        return 0;
+    n = strlen(path);
+    if ((path[0] != '/' && path[0] != '@') || n >= sizeof sa.sun_path)
+        return dbx_err_set(err, DBX_EIO, "NOTIFY_SOCKET is not a socket path (\"%.100s\")", path);
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, n);
+    if (path[0] == '@')
+        sa.sun_path[0] = '\0'; /* abstract namespace */
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '@' ? 0 : 1));
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return dbx_err_set(err, DBX_EIO, "sd_notify: socket: %s", strerror(errno));
+    rc = (int)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+    close(fd);
+    if (rc < 0)
+        return dbx_err_set(err, DBX_EIO, "sd_notify to %.100s: %s", path, strerror(errno));
+    return 1;
+}
+
+long long dbx_watchdog_usec(void)
+{
+    const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+    char *end;
+    long long v;
+    if (!usec)
+        return 0;
+    if (pid && strtol(pid, NULL, 10) != (long)getpid())
+        return 0;
+    v = strtoll(usec, &end, 10);
+    return *end || v <= 0 ? 0 : v;
+}
