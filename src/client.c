@@ -29,6 +29,11 @@ const dbx_config *dbx_client_config(const dbx_client *c)
     return &c->cfg;
 }
 
+dbx_http *dbx_client_http(dbx_client *c)
+{
+    return c->http;
+}
+
 const char *dbx_client_user_agent(const dbx_client *c)
 {
     return c->user_agent;

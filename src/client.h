@@ -35,6 +35,9 @@ dbx_client *dbx_client_new(dbx_config *cfg, const char *user_agent, dbx_jsonenv 
 void dbx_client_free(dbx_client *c);
 
 const dbx_config *dbx_client_config(const dbx_client *c);
+/* The client's transport, for calls that need it directly (the stored
+ * token refresh). */
+dbx_http *dbx_client_http(dbx_client *c);
 const char *dbx_client_user_agent(const dbx_client *c);
 
 /* A usable access token (refreshed when stale or expired) and its expiry

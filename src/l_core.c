@@ -263,6 +263,7 @@ int luaopen_databricks_core(lua_State *L)
     dbx_l_open_client(L);
     dbx_l_open_sys(L);
     dbx_l_open_config(L);
+    dbx_l_open_rotate(L);
     return 1;
 }
 

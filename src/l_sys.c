@@ -13,6 +13,12 @@ static int l_sleep(lua_State *L)
     return 1;
 }
 
+static int l_sleep_until(lua_State *L)
+{
+    lua_pushboolean(L, dbx_sleep_until((double)luaL_checknumber(L, 1), (double)luaL_checknumber(L, 2)));
+    return 1;
+}
+
 static int l_now(lua_State *L)
 {
     lua_pushnumber(L, dbx_now());
@@ -92,6 +98,7 @@ void dbx_l_open_sys(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"sleep", l_sleep},
+        {"sleep_until", l_sleep_until},
         {"now", l_now},
         {"monotonic", l_monotonic},
         {"install_signals", l_install_signals},

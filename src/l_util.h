@@ -45,5 +45,6 @@ void dbx_l_open_pgpass(lua_State *L);
 void dbx_l_open_client(lua_State *L);
 void dbx_l_open_sys(lua_State *L);
 void dbx_l_open_config(lua_State *L);
+void dbx_l_open_rotate(lua_State *L);
 
 #endif

@@ -20,6 +20,10 @@
 
 #include "timeutil.h"
 
+#if defined(__linux__)
+#include <sys/timerfd.h>
+#endif
+
 static volatile sig_atomic_t stop_signal = 0;
 static volatile sig_atomic_t handlers_installed = 0;
 
@@ -75,6 +79,51 @@ int dbx_sleep(double seconds)
     }
     sigprocmask(SIG_SETMASK, &orig, NULL);
     return stopped;
+}
+
+int dbx_sleep_until(double deadline, double max_slice)
+{
+    double left = deadline - dbx_now();
+    if (left > max_slice)
+        left = max_slice;
+#if defined(__linux__)
+    {
+        int fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (fd >= 0) {
+            struct itimerspec its;
+            sigset_t block, orig;
+            fd_set rd;
+            struct timespec ts;
+            int stopped;
+            memset(&its, 0, sizeof its);
+            its.it_value.tv_sec = (time_t)floor(deadline);
+            its.it_value.tv_nsec = (long)((deadline - floor(deadline)) * 1e9);
+            if (left <= 0 || timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) != 0) {
+                close(fd);
+                return left <= 0 ? dbx_stop_requested() != 0 : dbx_sleep(left);
+            }
+            sigemptyset(&block);
+            sigaddset(&block, SIGTERM);
+            sigaddset(&block, SIGINT);
+            sigprocmask(SIG_BLOCK, &block, &orig);
+            if (!(stopped = stop_signal != 0)) {
+                FD_ZERO(&rd);
+                FD_SET(fd, &rd);
+                ts.tv_sec = (time_t)floor(left);
+                ts.tv_nsec = (long)((left - floor(left)) * 1e9);
+                /* Wakes on: the deadline, a clock jump (read fails with
+                 * ECANCELED, which is just another reason to re-check), the
+                 * slice, or a stop signal. */
+                (void)pselect(fd + 1, &rd, NULL, NULL, &ts, &orig);
+                stopped = stop_signal != 0;
+            }
+            sigprocmask(SIG_SETMASK, &orig, NULL);
+            close(fd);
+            return stopped;
+        }
+    }
+#endif
+    return left <= 0 ? dbx_stop_requested() != 0 : dbx_sleep(left);
 }
 
 int dbx_sd_notify(const char *state, dbx_err *err)

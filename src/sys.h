@@ -22,6 +22,14 @@ void dbx_request_stop(int sig);
  * (before or during the sleep; no lost wake-up), else 0. */
 int dbx_sleep(double seconds);
 
+/* Sleeps until the wall clock reaches `deadline` (epoch seconds), or at most
+ * `max_slice` seconds, or a stop is requested (returns 1). On Linux a
+ * CLOCK_REALTIME timerfd with TFD_TIMER_CANCEL_ON_SET also ends the sleep at
+ * once when the wall clock jumps (settimeofday, NTP step) and fires on time
+ * across a suspend; elsewhere the slice bounds how late a jump is noticed.
+ * The caller re-reads the clock after every return. */
+int dbx_sleep_until(double deadline, double max_slice);
+
 /* Sends one sd_notify datagram ("READY=1", "WATCHDOG=1", "STATUS=...") to
  * $NOTIFY_SOCKET (path or abstract "@name"). Returns 1 when sent, 0 when
  * there is no socket to notify (not under systemd), -1 on error. */

@@ -1,0 +1,115 @@
+-- Packaging: the rockspecs list every file of the checkout, lint cleanly,
+-- and a LuaRocks install into a temporary tree gives working scripts.
+local h = require "support.helpers"
+
+local ROCKSPECS = { "rockspec/lua-databricks-scm-1.rockspec", "rockspec/lua-databricks-0.1.0-1.rockspec" }
+
+local function load_rockspec(path)
+  local env = {}
+  local chunk = assert(loadfile(h.root .. "/" .. path, "t", env))
+  chunk()
+  return env
+end
+
+local function ls(pattern)
+  local _, out = h.sh("cd " .. h.quote(h.root) .. " && ls " .. pattern)
+  local files = {}
+  for f in out:gmatch("[^\n]+") do files[#files + 1] = f end
+  table.sort(files)
+  return files
+end
+
+describe("rockspecs", function()
+  for _, path in ipairs(ROCKSPECS) do
+    describe(path, function()
+      local spec = load_rockspec(path)
+
+      it("builds every src/*.c into databricks.core", function()
+        local listed = {}
+        for _, s in ipairs(spec.build.modules["databricks.core"].sources) do listed[#listed + 1] = s end
+        table.sort(listed)
+        assert.are.same(ls("src/*.c"), listed)
+      end)
+
+      it("installs every Lua module under lua/", function()
+        local _, out = h.sh("cd " .. h.quote(h.root) .. " && find lua -name '*.lua' | sort")
+        local want = {}
+        for f in out:gmatch("[^\n]+") do
+          local mod = f:gsub("^lua/", ""):gsub("/init%.lua$", ""):gsub("%.lua$", ""):gsub("/", ".")
+          want[mod] = f
+        end
+        local got = {}
+        for mod, v in pairs(spec.build.modules) do
+          if type(v) == "string" then got[mod] = v end
+        end
+        assert.are.same(want, got)
+      end)
+
+      it("installs every script under bin/", function()
+        local want = {}
+        for _, f in ipairs(ls("bin/")) do want[f] = "bin/" .. f end
+        assert.are.same(want, spec.build.install.bin)
+      end)
+
+      it("declares curl and OpenSSL as external dependencies", function()
+        assert.is_table(spec.external_dependencies.CURL)
+        assert.is_table(spec.external_dependencies.OPENSSL)
+      end)
+
+      it("passes luarocks lint", function()
+        local r = h.run({ "luarocks", "--lua-version=5.4", "lint", h.root .. "/" .. path })
+        assert.are.equal(0, r.code, r.stdout .. r.stderr)
+      end)
+    end)
+  end
+
+  it("versions agree: core, rockspec, CHANGELOG", function()
+    local databricks = require "databricks"
+    local spec = load_rockspec(ROCKSPECS[2])
+    assert.are.equal(databricks.VERSION .. "-1", spec.version)
+    local changelog = h.read_file(h.root .. "/CHANGELOG.md")
+    if changelog then assert.matches("## %[?" .. databricks.VERSION:gsub("%.", "%%."), changelog) end
+  end)
+end)
+
+describe("luarocks make", function()
+  local tree, copy
+
+  setup(function()
+    copy = h.tmpdir("rock-src")
+    tree = h.tmpdir("rock-tree")
+    -- Build from a copy of the tracked files so the checkout stays clean.
+    assert(os.execute(string.format("cd %s && git ls-files -z | xargs -0 -I{} cp --parents {} %s",
+      h.quote(h.root), h.quote(copy))))
+  end)
+
+  it("installs the module and working scripts into a temporary tree", function()
+    local r = h.run({ "luarocks", "--lua-version=5.4", "make", "--deps-mode=none", "--tree", tree,
+                      "rockspec/lua-databricks-scm-1.rockspec" }, { cwd = copy, timeout = 300 })
+    assert.are.equal(0, r.code, r.stdout .. r.stderr)
+    assert.is_true(h.exists(tree .. "/lib/lua/5.4/databricks/core.so"))
+    local v = h.run({ tree .. "/bin/databricks-oauth-rotator", "--version" }, { cwd = "/" })
+    assert.are.equal(0, v.code, v.stderr)
+    assert.matches("^databricks%-oauth%-rotator 0%.1%.0", v.stdout)
+    local help = h.run({ tree .. "/bin/databricks-oauth-rotator", "--help" }, { cwd = "/" })
+    assert.are.equal(0, help.code)
+    assert.matches("%-%-workspace%-url", help.stdout)
+  end)
+end)
+
+describe("bin scripts from the checkout", function()
+  it("run from any working directory", function()
+    local r = h.run({ h.root .. "/bin/databricks-oauth-rotator", "--version" }, { cwd = "/" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.matches("0%.1%.0", r.stdout)
+    local rel = h.run({ "../bin/databricks-oauth-rotator", "--version" }, { cwd = h.root .. "/lua" })
+    assert.are.equal(0, rel.code, rel.stderr)
+  end)
+
+  it("reject unknown options with exit 2 and a pointer to --help", function()
+    local r = h.run({ h.root .. "/bin/databricks-oauth-rotator", "--frobnicate" })
+    assert.are.equal(2, r.code)
+    assert.matches("unknown option '%-%-frobnicate'", r.stderr)
+    assert.matches("%-%-help", r.stderr)
+  end)
+end)

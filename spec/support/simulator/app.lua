@@ -1,0 +1,157 @@
+-- The workspace front door: serves one HTTPS connection at a time per
+-- coroutine (keep-alive), records every request in the log, fires programmed
+-- faults, routes to the endpoint modules, checks Bearer auth for REST routes
+-- and writes responses (always with x-request-id and, unless a fault says
+-- otherwise, a JSON Content-Type). A bug in a route answers 500; it never
+-- takes the server down.
+local http = require "http"
+local json = require "json"
+local loop = require "loop"
+local util = require "util"
+local errors = require "errors"
+local faults = require "faults"
+local tokens = require "tokens"
+local oauth = require "routes_oauth"
+local workspace = require "routes_workspace"
+local sql = require "routes_sql"
+local lakebase = require "routes_lakebase"
+
+local ROUTES = {
+  { "GET", "^/oidc/%.well%-known/oauth%-authorization%-server/?$", oauth.discovery },
+  { "GET", "^/oidc/v1/authorize/?$", oauth.authorize },
+  { "POST", "^/oidc/v1/token/?$", oauth.token },
+  { "GET", "^/api/2%.0/preview/scim/v2/Me/?$", workspace.me, auth = true, scim = true },
+  { "GET", "^/api/2%.1/unity%-catalog/tables/([^/]+)/?$", workspace.get_table, auth = true },
+  { "POST", "^/api/2%.0/sql/statements/?$", sql.execute, auth = true },
+  { "GET", "^/api/2%.0/sql/statements/([^/]+)/?$", sql.get, auth = true },
+  { "POST", "^/api/2%.0/sql/statements/([^/]+)/cancel/?$", sql.cancel, auth = true },
+  { "GET", "^/api/2%.0/sql/statements/([^/]+)/result/chunks/(%d+)/?$", sql.chunk, auth = true },
+  { "POST", "^/api/2%.0/database/credentials/?$", lakebase.database_credential, auth = true },
+  { "GET", "^/api/2%.0/database/instances/([^/]+)/?$", lakebase.instance, auth = true },
+  { "POST", "^/api/2%.0/postgres/credentials/?$", lakebase.postgres_credential, auth = true },
+}
+
+local AUTH_MESSAGES = {
+  missing = "Missing credentials: the request has no Authorization header.",
+  invalid = "Invalid access token.",
+  expired = "Invalid access token: the token is expired.",
+}
+
+local App = {}
+App.__index = App
+
+local function new_app(state, port)
+  return setmetatable({ state = state, port = port }, App)
+end
+
+-- Writes one response. opts: keep (bool), content_length (declared length
+-- when the body sent is not the whole body).
+function App:write(stream, entry, status, body, headers, opts)
+  opts = opts or {}
+  local payload = type(body) == "table" and json.encode(body) or body or ""
+  local list, seen = {}, {}
+  for name, value in pairs(headers or {}) do
+    list[#list + 1] = { name, value }
+    seen[name:lower()] = true
+  end
+  if not seen["content-type"] then list[#list + 1] = { "Content-Type", "application/json" } end
+  local rid = util.uuid()
+  list[#list + 1] = { "Content-Length", opts.content_length or #payload }
+  list[#list + 1] = { "x-request-id", rid }
+  list[#list + 1] = { "Server", "databricks-sim" }
+  list[#list + 1] = { "Date", os.date("!%a, %d %b %Y %H:%M:%S GMT") }
+  list[#list + 1] = { "Connection", opts.keep == false and "close" or "keep-alive" }
+  if entry then
+    entry.status = status
+    entry.request_id = rid
+  end
+  return stream:send(http.head(status, list) .. payload) ~= nil
+end
+
+local function find_route(req)
+  local path_known = false
+  for _, r in ipairs(ROUTES) do
+    local caps = { req.path:match(r[2]) }
+    if caps[1] ~= nil then
+      if r[1] == req.method then return r, caps end
+      path_known = true
+    end
+  end
+  return nil, path_known
+end
+
+function App:dispatch(req, entry, stream)
+  local route, caps = find_route(req)
+  if not route then
+    if caps then
+      return errors.rest(405, "BAD_REQUEST", string.format("Method %s is not allowed on %s.", req.method, req.path))
+    end
+    return errors.rest(404, "ENDPOINT_NOT_FOUND", string.format("No API found for '%s %s'", req.method, req.path))
+  end
+  local ctx = {
+    state = self.state, req = req, entry = entry, params = caps, stream = stream,
+    base_url = "https://" .. (req.headers.host or ("127.0.0.1:" .. self.port)),
+    sleep = loop.sleep,
+  }
+  if route.auth then
+    local identity, why = tokens.authenticate(self.state, req)
+    if not identity then
+      entry.auth_error = why
+      local status, body
+      if route.scim then
+        status, body = errors.scim(401, AUTH_MESSAGES[why])
+      else
+        status, body = errors.rest(401, "UNAUTHENTICATED", AUTH_MESSAGES[why])
+      end
+      return status, body, { ["WWW-Authenticate"] = 'Bearer realm="databricks"' }
+    end
+    ctx.identity = identity
+    entry.identity = identity.userName
+  end
+  return route[3](ctx)
+end
+
+-- One request, start to finish. Returns whether the connection may be kept.
+function App:handle(stream, req)
+  local entry = self.state:log_request(req, stream.id)
+  local f = self.state:take_fault(req)
+  if f then
+    entry.fault = faults.name(f)
+    if f.delay and f.delay > 0 then loop.sleep(f.delay) end
+    if f.action or f.status then
+      local keep = req.keep_alive
+      local sent = faults.perform(f, stream, req, entry, function(status, body, headers, opts)
+        opts = opts or {}
+        if opts.content_length then keep = false end
+        opts.keep = keep
+        return self:write(stream, entry, status, body, headers, opts)
+      end)
+      return sent and keep
+    end
+  end
+  local ok, status, body, headers = xpcall(self.dispatch, debug.traceback, self, req, entry, stream)
+  if not ok then
+    loop.report("route %s %s failed: %s", req.method, req.path, tostring(status))
+    status, body, headers = errors.rest(500, "INTERNAL_ERROR", "simulator bug: " .. tostring(status):match("[^\n]*"))
+  end
+  return self:write(stream, entry, status, body, headers, { keep = req.keep_alive }) and req.keep_alive
+end
+
+-- Serves a connection until the peer closes it or asks to.
+function App:serve(stream)
+  while true do
+    local req, err, status, message = http.read_request(stream)
+    if not req then
+      if err == "bad" then
+        local entry = self.state:log_request({ headers = {}, body = "" }, stream.id)
+        entry.error = message
+        self:write(stream, entry, status, select(2, errors.rest(status, "BAD_REQUEST", message)), nil,
+          { keep = false })
+      end
+      return
+    end
+    if not self:handle(stream, req) then return end
+  end
+end
+
+return { new = new_app }

@@ -1,0 +1,140 @@
+-- The control API on the plain-HTTP control port (127.0.0.1 only): specs
+-- change settings, program faults, read the request log, the issued tokens
+-- and the state, move the token clock, and reset. JSON in, JSON out. It never
+-- appears in the request log.
+local http = require "http"
+local json = require "json"
+local util = require "util"
+local sql = require "routes_sql"
+
+local M = {}
+
+local function list(t)
+  local out = json.array()
+  for i, v in ipairs(t) do out[i] = v end
+  return out
+end
+
+local function decode_body(req)
+  if req.body == "" then return {} end
+  local v, err = json.decode(req.body)
+  if v == nil then return nil, "body is not JSON: " .. tostring(err) end
+  return v
+end
+
+local function fail(status, message)
+  return status, { error = message }
+end
+
+local function state_view(state, info)
+  local codes = 0
+  for _ in pairs(state.codes) do codes = codes + 1 end
+  return {
+    pid = info.pid, port = info.port, control_port = info.control_port,
+    defaults = state.defaults, config = state.config, faults = list(state.faults),
+    clock_offset = state.clock_offset, now = state:now(),
+    counts = { requests = #state.log, tokens = #state.tokens, codes = codes, statements = #state.statement_order },
+    statements = sql.summaries(state), pg_runs = list(state.pg_runs),
+  }
+end
+
+local HANDLERS = {}
+
+HANDLERS["GET /__sim/state"] = function(state, _, info) return 200, state_view(state, info) end
+HANDLERS["GET /__sim/health"] = function() return 200, { ok = true } end
+
+HANDLERS["POST /__sim/config"] = function(state, req)
+  local patch, err = decode_body(req)
+  if not patch then return fail(400, err) end
+  local ok, merr = state:merge_config(patch)
+  if not ok then return fail(400, merr) end
+  return 200, { ok = true, config = state.config }
+end
+
+HANDLERS["POST /__sim/faults"] = function(state, req)
+  local faults, err = decode_body(req)
+  if not faults then return fail(400, err) end
+  local ok, ferr = state:add_faults(faults)
+  if not ok then return fail(400, ferr) end
+  return 200, { ok = true, faults = list(state.faults) }
+end
+
+HANDLERS["GET /__sim/faults"] = function(state) return 200, list(state.faults) end
+
+HANDLERS["DELETE /__sim/faults"] = function(state)
+  state.faults = {}
+  return 200, { ok = true }
+end
+
+HANDLERS["GET /__sim/requests"] = function(state, req)
+  local q = util.parse_form(req.query)
+  if q.path and not pcall(string.find, "", q.path) then return fail(400, "path is not a valid Lua pattern") end
+  return 200, list(state:requests({ path = q.path, method = q.method, since = tonumber(q.since) }))
+end
+
+HANDLERS["DELETE /__sim/requests"] = function(state)
+  state.log = {}
+  return 200, { ok = true }
+end
+
+HANDLERS["GET /__sim/tokens"] = function(state, req)
+  local q = util.parse_form(req.query)
+  local out = json.array()
+  for _, t in ipairs(state.tokens) do
+    if not q.kind or t.kind == q.kind then out[#out + 1] = t end
+  end
+  return 200, out
+end
+
+-- {advance = seconds} moves the token clock forward (or back); {offset = s}
+-- sets it. Only token/credential/code expiry sees this clock.
+HANDLERS["POST /__sim/clock"] = function(state, req)
+  local body, err = decode_body(req)
+  if not body then return fail(400, err) end
+  if type(body.offset) == "number" then
+    state.clock_offset = body.offset
+  elseif type(body.advance) == "number" then
+    state.clock_offset = state.clock_offset + body.advance
+  else
+    return fail(400, "give advance or offset (seconds)")
+  end
+  return 200, { ok = true, offset = state.clock_offset, now = state:now() }
+end
+
+HANDLERS["POST /__sim/reset"] = function(state)
+  state:reset()
+  return 200, { ok = true }
+end
+
+local function write(stream, status, body, keep)
+  local payload = json.encode(body)
+  local head = http.head(status, {
+    { "Content-Type", "application/json" }, { "Content-Length", #payload },
+    { "Connection", keep and "keep-alive" or "close" },
+  })
+  return stream:send(head .. payload) ~= nil
+end
+
+-- A connection handler for the control port.
+function M.handler(state, info)
+  return function(stream)
+    while true do
+      local req, err, status, message = http.read_request(stream)
+      if not req then
+        if err == "bad" then write(stream, status, { error = message }, false) end
+        return
+      end
+      local h = HANDLERS[req.method .. " " .. req.path]
+      local code, body
+      if h then
+        local ok, c, b = pcall(h, state, req, info)
+        if ok then code, body = c, b else code, body = 500, { error = tostring(c) } end
+      else
+        code, body = 404, { error = "no control endpoint " .. req.method .. " " .. req.path }
+      end
+      if not write(stream, code, body, req.keep_alive) or not req.keep_alive then return end
+    end
+  end
+end
+
+return M
