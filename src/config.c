@@ -45,7 +45,7 @@ int dbx_config_check_key(const char *key, dbx_err *err)
 void dbx_config_input_init(dbx_config_input *in)
 {
     memset(in, 0, sizeof *in);
-    in->expires_at = in->timeout = in->retry_timeout = in->login_timeout = -1;
+    in->expires_at = in->timeout = in->retry_timeout = in->login_timeout = DBX_UNSET;
 }
 
 /* Which auth types each credential key belongs to (bit per dbx_auth_type). */
@@ -134,7 +134,7 @@ static int check_credentials(const dbx_config_input *in, dbx_auth_type t, dbx_er
     }
     if (missing[0])
         return dbx_err_set(err, DBX_ECONFIG, "auth_type %s needs %s", dbx_auth_type_name(t), missing);
-    if (in->expires_at >= 0 && !present(in->access_token))
+    if (in->expires_at != DBX_UNSET && !present(in->access_token))
         return dbx_err_set(err, DBX_ECONFIG, "expires_at is only meaningful with access_token");
     if (present(in->client_secret) && !present(in->client_id))
         return dbx_err_set(err, DBX_ECONFIG, "client_secret given without client_id");
@@ -188,7 +188,7 @@ static int check_compute(const dbx_config_input *in, dbx_config *out, dbx_err *e
 
 static int check_number(const char *name, double v, double lo, double hi, dbx_err *err)
 {
-    if (v >= 0 && !(v >= lo && v <= hi))
+    if (v != DBX_UNSET && !(v >= lo && v <= hi))
         return dbx_err_set(err, DBX_ECONFIG, "%s must be between %g and %g seconds (got %g)", name, lo, hi, v);
     return 0;
 }
@@ -236,10 +236,10 @@ int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
         return dbx_err_set(err, DBX_ECONFIG, "open_browser is only used by auth_type oauth_u2m");
 
     out->auth = t;
-    out->expires_at = in->expires_at > 0 ? in->expires_at : 0;
-    out->timeout = in->timeout > 0 ? in->timeout : 60;
-    out->retry_timeout = in->retry_timeout >= 0 ? in->retry_timeout : 300;
-    out->login_timeout = in->login_timeout > 0 ? in->login_timeout : 300;
+    out->expires_at = in->expires_at != DBX_UNSET && in->expires_at > 0 ? in->expires_at : 0;
+    out->timeout = in->timeout != DBX_UNSET ? in->timeout : 60;
+    out->retry_timeout = in->retry_timeout != DBX_UNSET ? in->retry_timeout : 300;
+    out->login_timeout = in->login_timeout != DBX_UNSET ? in->login_timeout : 300;
     if (dup_into(&out->host, host) || dup_into(&out->token, in->token) ||
         dup_into(&out->client_id, in->client_id ? in->client_id
                                    : (t == DBX_AUTH_U2M || t == DBX_AUTH_TOKEN) ? DBX_DEFAULT_U2M_CLIENT

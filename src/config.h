@@ -29,11 +29,13 @@ typedef struct dbx_config_key {
 } dbx_config_key;
 extern const dbx_config_key dbx_config_keys[];
 
+#define DBX_UNSET (-1e300)
+
 typedef struct dbx_config_input {
     const char *host, *auth_type, *token, *client_id, *client_secret, *access_token,
         *refresh_token, *redirect_uri, *scopes, *warehouse_id, *http_path,
         *serverless_compute_id, *cluster_id, *ca_bundle, *databricks_cli;
-    double expires_at, timeout, retry_timeout, login_timeout; /* < 0 when absent */
+    double expires_at, timeout, retry_timeout, login_timeout; /* DBX_UNSET when absent */
     int has_open_browser, has_on_tokens;
     /* Environment fallbacks for the CA (the binding reads them). */
     const char *env_ssl_cert_file, *env_curl_ca_bundle;

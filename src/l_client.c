@@ -454,12 +454,12 @@ static int l_request(lua_State *L)
     lctx x;
     int opts, rc;
 
-    if (lua_isnoneornil(L, 4)) {
+    lua_settop(L, 4);
+    if (lua_isnil(L, 4)) {
         lua_newtable(L);
         lua_replace(L, 4);
     }
     luaL_checktype(L, 4, LUA_TTABLE);
-    lua_settop(L, 4);
     opts = 4;
     dbx_err_clear(&err);
     for (const char *m = method; *m; m++)
@@ -569,7 +569,7 @@ static void push_check(lua_State *L, const dbx_check *ck, const char *name)
             lua_pushinteger(L, ck->status);
             lua_setfield(L, -2, "status");
         }
-        lua_pushinteger(L, (lua_Integer)(ck->ms + 0.5));
+        lua_pushnumber(L, (lua_Number)((long long)(ck->ms * 10 + 0.5)) / 10); /* 0.1 ms */
         lua_setfield(L, -2, "ms");
         if (!ck->ok) {
             dbx_l_pusherr(L, &ck->err);
@@ -585,12 +585,12 @@ static int l_validate_connection(lua_State *L)
     const char *table, *warehouse, *statement;
     dbx_validation *v;
     lctx x;
-    if (lua_isnoneornil(L, 2)) {
+    lua_settop(L, 2);
+    if (lua_isnil(L, 2)) {
         lua_newtable(L);
         lua_replace(L, 2);
     }
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
     table = dbx_l_optstring(L, 2, "table", NULL);
     warehouse = dbx_l_optstring(L, 2, "warehouse_id", NULL);
     statement = dbx_l_optstring(L, 2, "statement", NULL);

@@ -1,5 +1,8 @@
 /* l_sys.c — Lua binding of sys.h and the clocks: what the Lua scheduler
  * needs to sleep, stop on signals and talk to systemd. */
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -17,6 +20,26 @@ static int l_sleep_until(lua_State *L)
 {
     lua_pushboolean(L, dbx_sleep_until((double)luaL_checknumber(L, 1), (double)luaL_checknumber(L, 2)));
     return 1;
+}
+
+static int l_getpid(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
+/* core.file_mode(path) -> permission bits (e.g. 384 for 0600) and the owner
+ * uid, or nil when it cannot be stat'ed. Follows symlinks. */
+static int l_file_mode(lua_State *L)
+{
+    struct stat st;
+    if (stat(luaL_checkstring(L, 1), &st) != 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushinteger(L, st.st_mode & 07777);
+    lua_pushinteger(L, st.st_uid);
+    return 2;
 }
 
 static int l_now(lua_State *L)
@@ -100,6 +123,8 @@ void dbx_l_open_sys(lua_State *L)
         {"sleep", l_sleep},
         {"sleep_until", l_sleep_until},
         {"now", l_now},
+        {"getpid", l_getpid},
+        {"file_mode", l_file_mode},
         {"monotonic", l_monotonic},
         {"install_signals", l_install_signals},
         {"stop_requested", l_stop_requested},

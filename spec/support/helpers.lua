@@ -157,6 +157,19 @@ function M.stop(pid, grace)
   end
 end
 
+-- A TCP port on 127.0.0.1 that was free a moment ago.
+function M.free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+-- Writes an executable shell script (a stand-in command for PATH).
+function M.write_script(path, body)
+  M.write_file(path, "#!/bin/sh\n" .. body, 493) -- 0755
+end
+
 M.now = socket.gettime
 M.sleep = socket.sleep
 
