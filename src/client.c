@@ -83,6 +83,7 @@ dbx_client *dbx_client_new(dbx_config *cfg, const char *user_agent, dbx_jsonenv 
     hc.user_agent = user_agent;
     hc.timeout = c->cfg.timeout;
     hc.retry_budget = c->cfg.retry_timeout;
+    hc.max_body = c->cfg.max_response_bytes;
     if (!c->user_agent || !(c->http = dbx_http_new(&hc, err)) || init_tokens(c, json, err) != 0) {
         if (!c->user_agent)
             dbx_err_set(err, DBX_EIO, "out of memory creating a client");

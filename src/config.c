@@ -19,6 +19,7 @@ const dbx_config_key dbx_config_keys[] = {
     {"warehouse_id", "string"},  {"http_path", "string"},     {"serverless_compute_id", "string"},
     {"cluster_id", "string"},    {"ca_bundle", "string"},     {"timeout", "number"},
     {"retry_timeout", "number"}, {"on_tokens", "function"},   {"databricks_cli", "string"},
+    {"max_response_bytes", "number"},
     {NULL, NULL},
 };
 
@@ -45,7 +46,7 @@ int dbx_config_check_key(const char *key, dbx_err *err)
 void dbx_config_input_init(dbx_config_input *in)
 {
     memset(in, 0, sizeof *in);
-    in->expires_at = in->timeout = in->retry_timeout = in->login_timeout = DBX_UNSET;
+    in->expires_at = in->timeout = in->retry_timeout = in->login_timeout = in->max_response_bytes = DBX_UNSET;
 }
 
 /* Which auth types each credential key belongs to (bit per dbx_auth_type). */
@@ -232,6 +233,9 @@ int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
         check_number("retry_timeout", in->retry_timeout, 0, 3600, err) != 0 ||
         check_number("login_timeout", in->login_timeout, 1, 3600, err) != 0)
         return -1;
+    if (in->max_response_bytes != DBX_UNSET && !(in->max_response_bytes >= 1024 && in->max_response_bytes <= 1e10))
+        return dbx_err_set(err, DBX_ECONFIG, "max_response_bytes must be between 1024 and 1e10 (got %g)",
+                           in->max_response_bytes);
     if (in->has_open_browser && t != DBX_AUTH_U2M)
         return dbx_err_set(err, DBX_ECONFIG, "open_browser is only used by auth_type oauth_u2m");
 
@@ -240,6 +244,7 @@ int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
     out->timeout = in->timeout != DBX_UNSET ? in->timeout : 60;
     out->retry_timeout = in->retry_timeout != DBX_UNSET ? in->retry_timeout : 300;
     out->login_timeout = in->login_timeout != DBX_UNSET ? in->login_timeout : 300;
+    out->max_response_bytes = in->max_response_bytes != DBX_UNSET ? (size_t)in->max_response_bytes : 0;
     if (dup_into(&out->host, host) || dup_into(&out->token, in->token) ||
         dup_into(&out->client_id, in->client_id ? in->client_id
                                    : (t == DBX_AUTH_U2M || t == DBX_AUTH_TOKEN) ? DBX_DEFAULT_U2M_CLIENT

@@ -36,6 +36,7 @@ typedef struct dbx_config_input {
         *refresh_token, *redirect_uri, *scopes, *warehouse_id, *http_path,
         *serverless_compute_id, *cluster_id, *ca_bundle, *databricks_cli;
     double expires_at, timeout, retry_timeout, login_timeout; /* DBX_UNSET when absent */
+    double max_response_bytes;
     int has_open_browser, has_on_tokens;
     /* Environment fallbacks for the CA (the binding reads them). */
     const char *env_ssl_cert_file, *env_curl_ca_bundle;
@@ -53,6 +54,7 @@ typedef struct dbx_config {
     char *ca_file;              /* resolved CA bundle, NULL = system store */
     char *databricks_cli;       /* CLI program, default "databricks" */
     double timeout, retry_timeout, login_timeout;
+    size_t max_response_bytes;  /* 0 = the transport's default (64 MiB) */
 } dbx_config;
 
 void dbx_config_input_init(dbx_config_input *in);

@@ -99,9 +99,11 @@ int dbx_http_error(dbx_jsonenv *env, const dbx_http_response *resp, const char *
         snprintf(text, sizeof text, "%.*s", (int)(msg_len < 500 ? msg_len : 500), msg);
     } else if (resp->body.len) {
         char ex[200];
+        /* The media type without parameters ("text/html", not "; charset"). */
+        int tlen = (int)strcspn(resp->content_type, "; ");
         excerpt(body, resp->body.len, ex, sizeof ex);
-        snprintf(text, sizeof text, "unexpected %s body: %s",
-                 resp->content_type[0] ? resp->content_type : "non-JSON", ex);
+        snprintf(text, sizeof text, "unexpected %.*s body: %s", tlen ? tlen : 8,
+                 tlen ? resp->content_type : "non-JSON", ex);
     } else {
         snprintf(text, sizeof text, "empty response body");
     }

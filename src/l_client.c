@@ -194,6 +194,7 @@ static int read_config(lua_State *L, int idx, dbx_config_input *in, dbx_err *err
     N(timeout);
     N(retry_timeout);
     N(login_timeout);
+    N(max_response_bytes);
 #undef N
     in->has_open_browser = lua_getfield(L, idx, "open_browser") == LUA_TFUNCTION;
     in->has_on_tokens = lua_getfield(L, idx, "on_tokens") == LUA_TFUNCTION;

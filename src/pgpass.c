@@ -299,7 +299,7 @@ int dbx_pgpass_rewrite(const char *in, size_t n, int existed, const dbx_pgpass_e
     size_t pos = 0, lines = 0, shadow_at = 0, shadow_line = 0;
     int have_same = 0, rc = -1;
     const char *first_nl = memchr(in, '\n', n);
-    const char *eol = (first_nl && first_nl > in && first_nl[-1] == '\r') ? "\n" : "\n";
+    const char *eol = (first_nl && first_nl > in && first_nl[-1] == '\r') ? "\r\n" : "\n";
     memset(r, 0, sizeof *r);
     key_init(&k, e, 1);
     if (dbx_pgpass_render(&entry, e) != 0 || reserve(out, n + entry.len + 4) != 0)
