@@ -99,7 +99,9 @@ end
 -- @tparam string statement SQL text; named markers `:name`
 -- @tparam[opt] table opts `parameters` (map name -> value, or list of
 -- {name,value,type}), `catalog`, `schema`, `warehouse_id`, `row_limit`,
--- `timeout` (seconds for the whole statement, default the client's timeout)
+-- `timeout` (seconds for the whole statement, default the client's timeout),
+-- `wait_timeout` (seconds the first request waits server-side: 0 or 5-50;
+-- default min(timeout, 50))
 function M.sql(client, statement, opts)
   if type(statement) ~= "string" then error("sql: statement must be a string", 2) end
   opts = opts or {}
@@ -110,7 +112,10 @@ function M.sql(client, statement, opts)
   end
   local timeout = opts.timeout or info.timeout
   local deadline = core.monotonic() + timeout
-  local wait = math.max(5, math.min(50, math.floor(timeout)))
+  local wait = opts.wait_timeout or math.max(5, math.min(50, math.floor(timeout)))
+  if wait ~= 0 and (wait < 5 or wait > 50 or wait ~= math.floor(wait)) then
+    return nil, sql_error("config", "sql: wait_timeout must be 0 or a whole number of seconds from 5 to 50")
+  end
   local resp, err = client:request("POST", "/api/2.0/sql/statements", { body = {
     statement = statement, warehouse_id = warehouse,
     wait_timeout = wait .. "s", on_wait_timeout = "CONTINUE",
