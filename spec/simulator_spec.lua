@@ -96,7 +96,7 @@ describe("workspace simulator", function()
 
   describe("process", function()
     it("listens on two free ports and answers on 127.0.0.1 and localhost", function()
-      assert.is_true(helpers.alive(s.pid))
+      assert.is_true(Sim.running(s.pid))
       assert.are_not.equal(s.port, s.control_port)
       assert.are.equal("https://127.0.0.1:" .. s.port, s.url)
       assert.are.equal("127.0.0.1:" .. s.port, s.host)
@@ -109,9 +109,9 @@ describe("workspace simulator", function()
     it("exits by itself once the watched process is gone", function()
       local sleeper = helpers.spawn({ "sleep", "30" })
       local other = Sim.start({ watch_pid = sleeper })
-      assert.is_true(helpers.alive(other.pid))
+      assert.is_true(Sim.running(other.pid))
       helpers.kill(sleeper, "KILL")
-      local gone = helpers.wait_for(function() return not helpers.alive(other.pid) end, 5)
+      local gone = helpers.wait_for(function() return not Sim.running(other.pid) end, 5)
       other:stop()
       assert.is_true(gone)
     end)
@@ -126,7 +126,7 @@ describe("workspace simulator", function()
       local other = Sim.start()
       other:stop()
       other:stop()
-      assert.is_false(helpers.alive(other.pid))
+      assert.is_false(Sim.running(other.pid))
     end)
   end)
 
@@ -151,7 +151,8 @@ describe("workspace simulator", function()
       assert.are.equal("Bearer", r.json.token_type)
       assert.are.equal(3600, r.json.expires_in)
       assert.are.equal("all-apis", r.json.scope)
-      local rec = s:tokens("access")[1]
+      local issued = s:tokens("access")
+      local rec = issued[#issued]
       assert.are.equal(token, rec.token)
       assert.are.equal("basic", rec.client_auth)
       assert.are.equal(s.client_id, rec.subject)
@@ -164,7 +165,9 @@ describe("workspace simulator", function()
       } })
       assert.are.equal(200, r.status)
       assert.are.equal("body", s:requests("/oidc/v1/token")[1].client_auth)
-      assert.are.equal("body", s:tokens("access")[1].client_auth)
+      local issued = s:tokens("access")
+      assert.are.equal(r.json.access_token, issued[#issued].token)
+      assert.are.equal("body", issued[#issued].client_auth)
     end)
 
     it("rejects a wrong secret or an unknown client with 401 invalid_client", function()
@@ -617,7 +620,8 @@ describe("workspace simulator", function()
       local exp = os.time({ year = y, month = mo, day = d, hour = h, min = mi, sec = sec, isdst = false })
         - os.time({ year = 1970, month = 1, day = 1, hour = 0, isdst = false })
       assert.is_true(math.abs(exp - (os.time() + 120)) < 5)
-      local rec = s:tokens("credential")[1]
+      local issued = s:tokens("credential")
+      local rec = issued[#issued]
       assert.are.equal("user@example.com", rec.subject)
       assert.are.equal(r.json.token, rec.token)
     end)
@@ -674,6 +678,7 @@ describe("workspace simulator", function()
         { path = TOKEN, status = 503, headers = { ["Retry-After"] = "2" }, count = 2 },
         { path = TOKEN, status = 429 },
       })
+      local before = #s:tokens("access")
       local st, r = token_status()
       assert.are.equal(503, st)
       assert.are.equal("2", r.headers["retry-after"])
@@ -684,7 +689,7 @@ describe("workspace simulator", function()
       local log = s:requests(TOKEN)
       assert.are.same({ "status", "status", "status" }, { log[1].fault, log[2].fault, log[3].fault })
       assert.is_nil(log[4].fault)
-      assert.are.equal(1, #s:tokens("access"))
+      assert.are.equal(before + 1, #s:tokens("access"))
     end)
 
     it("match by method and path", function()
@@ -822,7 +827,7 @@ describe("workspace simulator", function()
         get("/api/2.0/preview/scim/v2/Me"),
         get("/api/2.0/no/such/api", { token = s.pat }),
         get("/oidc/v1/authorize?client_id=databricks-cli"),
-        authorize({ code_challenge = "x" }),
+        (authorize({ code_challenge = "x" })),
       }
       for i, r in ipairs(responses) do
         local id = r.headers["x-request-id"]
@@ -902,8 +907,13 @@ describe("workspace simulator", function()
       local idle = socket.tcp()
       assert(idle:connect("127.0.0.1", s.port))
       idle:close()
+      s:fault({ path = "Me", action = "oversized" })
+      c = assert(s:connect())
+      assert(c:send_request("GET", "/api/2.0/preview/scim/v2/Me"))
+      assert.matches("^HTTP/1.1 200", c.sock:receive("*l"))
+      c:close()
       socket.sleep(0.1)
-      assert.is_true(helpers.alive(s.pid))
+      assert.is_true(Sim.running(s.pid))
       assert.are.equal(200, get("/oidc/.well-known/oauth-authorization-server").status)
     end)
   end)
@@ -915,9 +925,10 @@ describe("workspace simulator", function()
       dir = helpers.tmpdir("simpg")
       recorder, out = dir .. "/record.lua", dir .. "/calls.jsonl"
       helpers.write_file(recorder, [[
-local out = table.remove(arg, 1)
-local f = assert(io.open(out, "a"))
-f:write(require("cjson").encode(arg), "\n")
+local list = {}
+for i = 2, #arg do list[#list + 1] = arg[i] end
+local f = assert(io.open(arg[1], "a"))
+f:write(require("cjson").encode(list), "\n")
 f:close()
 ]])
     end)
@@ -930,7 +941,8 @@ f:close()
 
     it("sets the caller's PostgreSQL password to each issued credential", function()
       s:config({ pg = { admin = { "lua5.4", recorder, out, "-h", "/tmp/pg dir; $(touch x)", "-p", "5433" } } })
-      local r = post("/api/2.0/database/credentials", { token = s.pat, json = { instance_names = { "test-instance" } } })
+      local r = post("/api/2.0/database/credentials",
+        { token = s.pat, json = { instance_names = { "test-instance" } } })
       assert.are.equal(200, r.status)
       local list = calls()
       assert.are.equal(1, #list)
@@ -938,13 +950,12 @@ f:close()
       assert.are.same({ "-h", "/tmp/pg dir; $(touch x)", "-p", "5433", "-c" },
         { argv[1], argv[2], argv[3], argv[4], argv[5] })
       assert.are.equal(6, #argv)
-      local sql = argv[6]
-      assert.matches('CREATE ROLE "user@example.com" LOGIN', sql, 1, true)
-      assert.matches('ALTER ROLE "user@example.com" WITH LOGIN PASSWORD E\'' .. r.json.token .. "'", sql, 1, true)
+      local statement = argv[6]
+      assert.matches('CREATE ROLE "user@example.com" LOGIN', statement, 1, true)
+      assert.matches('ALTER ROLE "user@example.com" WITH LOGIN PASSWORD E\'' .. r.json.token .. "'", statement, 1, true)
       local runs = s:state().pg_runs
-      assert.are.equal(1, #runs)
-      assert.are.equal("user@example.com", runs[1].role)
-      assert.is_true(runs[1].ok)
+      assert.are.equal("user@example.com", runs[#runs].role)
+      assert.is_true(runs[#runs].ok)
       assert.is_nil(cjson.encode(runs):find(r.json.token, 1, true))
     end)
 
@@ -955,9 +966,9 @@ f:close()
       })
       assert.are.equal(200, post("/api/2.0/database/credentials",
         { token = "dapiquote", json = { instance_names = { "test-instance" } } }).status)
-      local sql = calls()[1][2]
-      assert.matches([[ALTER ROLE "o""brien'x@example.com" WITH LOGIN]], sql, 1, true)
-      assert.matches([[rolname = E'o"brien''x@example.com']], sql, 1, true)
+      local statement = calls()[1][2]
+      assert.matches([[ALTER ROLE "o""brien'x@example.com" WITH LOGIN]], statement, 1, true)
+      assert.matches([[rolname = E'o"brien''x@example.com']], statement, 1, true)
     end)
 
     it("uses workspace access tokens with password_from = token", function()
@@ -972,9 +983,12 @@ f:close()
 
     it("fails the credential request when the hook fails", function()
       s:config({ pg = { admin = { "false" } } })
-      local r = post("/api/2.0/database/credentials", { token = s.pat, json = { instance_names = { "test-instance" } } })
+      local r = post("/api/2.0/database/credentials",
+        { token = s.pat, json = { instance_names = { "test-instance" } } })
       assert.are.equal(500, r.status)
-      assert.is_false(s:state().pg_runs[1].ok)
+      local runs = s:state().pg_runs
+      assert.is_false(runs[#runs].ok)
+      assert.are.equal(1, runs[#runs].code)
     end)
   end)
 
@@ -999,7 +1013,7 @@ f:close()
       conn:send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
       conn:close()
       listener:close()
-      assert.is_true(helpers.wait_for(function() return not helpers.alive(pid) end, 5))
+      assert.is_true(helpers.wait_for(function() return not Sim.running(pid) end, 5))
       local target = line:match("^GET (%S+) HTTP")
       assert.matches("^/callback%?", target)
       local q = client.parse_query(target:match("%?(.*)$"))

@@ -294,7 +294,7 @@ static int check_stat(const char *path, const struct stat *st, const dbx_af_opts
                            "refusing to write %s: it is %s, not a regular file; point the path "
                            "at a file",
                            path, file_type_name(st->st_mode));
-    if (0)
+    if (st->st_uid != geteuid())
         return dbx_err_set(e, DBX_ECONFIG,
                            "refusing to write %s: it is owned by uid %ld, not by this user "
                            "(uid %ld); run as its owner or change its owner (chown)",

@@ -10,9 +10,12 @@
 
 void dbx_wipe(void *p, size_t n)
 {
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
+    if (!p || !n)
+        return;
+    memset(p, 0, n);
+    /* The barrier tells the compiler the zeroed memory is used, so the
+     * memset of a buffer about to be freed is not optimised away. */
+    __asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
 static int grow(dbx_buf *b, size_t need)

@@ -11,7 +11,7 @@
 -- its target is updated and the link stays.
 --
 -- Failures never raise for bad values or I/O trouble: they return `nil, err`
--- where `err.kind` is `"config"` (bad input, or a target we refuse) , `"io"`
+-- where `err.kind` is `"config"` (bad input, or a target we refuse), `"io"`
 -- or `"timeout"` (the lock), and `err.message` names the file, the operation
 -- and what to do. No message ever contains a password. Wrong argument types
 -- raise.

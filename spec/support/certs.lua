@@ -2,7 +2,8 @@
 -- CLI: a test CA and a server certificate for DNS:localhost and
 -- IP:127.0.0.1 signed by it (EC P-256, valid two days).
 --   certs.make(dir)  -> {ca_file=, cert_file=, key_file=} (dir must exist)
---   certs.shared()   -> the same, made once per process under $TMPDIR
+--   certs.shared()   -> the same, made once per process under $TMPDIR (and
+--                       removed when the Lua state closes)
 -- The CA key never leaves `dir`; nothing here touches the system trust store.
 local M = {}
 
@@ -60,6 +61,9 @@ function M.shared()
   assert(dir and dir ~= "", "certs: mktemp failed")
   shared = M.make(dir)
   shared.dir = dir
+  -- Removed when this Lua state closes (normal interpreter exit); running
+  -- simulators have already loaded their key and certificate by then.
+  M._cleanup = setmetatable({}, { __gc = function() os.execute("rm -rf " .. quote(dir)) end })
   return shared
 end
 

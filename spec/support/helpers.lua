@@ -128,8 +128,15 @@ function M.spawn(argv, opts)
   return pid
 end
 
+-- Is the process running? A zombie counts as gone: PID 1 in some
+-- containers never reaps orphans, and kill -0 would still succeed.
 function M.alive(pid)
-  return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local stat = f:read("a") or ""
+  f:close()
+  local state = stat:match("^%d+ %b() (%a)")
+  return state ~= nil and state ~= "Z" and state ~= "X"
 end
 
 function M.kill(pid, sig)

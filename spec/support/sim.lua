@@ -12,7 +12,14 @@
 --   s:config(t) s:fault(f) s:faults{...} s:clear_faults() s:requests{path=, method=}
 --   s:clear_requests() s:tokens(kind) s:state() s:reset() s:advance(seconds)
 --   s:request(method, path, opts) s:connect() s:browser(url, opts) s:log() s:stop()
+--   Sim.browser(url, opts) Sim.pkce([verifier]) Sim.running(pid) Sim.client (HTTP client)
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+if here:sub(1, 1) ~= "/" then
+  -- absolute, so spawned processes find their scripts whatever their cwd
+  local p = io.popen("pwd")
+  here = p:read("l") .. "/" .. here:gsub("^%./", "")
+  p:close()
+end
 
 local function sibling(file, modname)
   if modname then
@@ -50,6 +57,20 @@ local function own_pid()
   local pid = tonumber(p:read("l"))
   p:close()
   return pid
+end
+
+-- True while `pid` runs. Unlike helpers.alive it does not count a zombie
+-- (on Linux, /proc says "Z"), which a slow-reaping init can leave for seconds.
+function Sim.running(pid)
+  if not pid then return false end
+  local f = io.open("/proc/" .. math.tointeger(pid) .. "/stat", "rb")
+  if f then
+    local stat = f:read("a") or ""
+    f:close()
+    return stat:match("^%d+ %b() (%a)") ~= "Z"
+  end
+  if io.open("/proc/self/stat", "rb") then return false end
+  return helpers.alive(pid)
 end
 
 local function tail(path, n)
@@ -97,16 +118,20 @@ function Sim.start(opts)
     argv[#argv + 1] = tostring(opts.watch_pid or own_pid())
   end
   local spawned = helpers.spawn(argv, { log = log, home = dir })
+  local exited = false
   local info = helpers.wait_for(function()
     local text = helpers.read_file(ready)
-    return text and client.decode(text)
+    if text then return client.decode(text) end
+    exited = not Sim.running(spawned)
+    return exited
   end, opts.timeout or 10)
-  if not info then
-    if spawned then helpers.stop(spawned, 1) end
-    local alive = spawned and helpers.alive(spawned)
+  if type(info) ~= "table" then
+    if Sim.running(spawned) then helpers.kill(spawned, "KILL") end
+    local log_tail = tail(log)
     os.execute("rm -rf " .. helpers.quote(dir))
-    error(string.format("simulator did not become ready within %d s (pid %s, %s); log tail:\n%s",
-      opts.timeout or 10, tostring(spawned), alive and "still running" or "exited", tail(log)), 2)
+    error(string.format("simulator %s (pid %s); log tail:\n%s",
+      exited and "exited before it was ready" or ("was not ready within " .. (opts.timeout or 10) .. " s"),
+      tostring(spawned), log_tail), 2)
   end
   local d = info.defaults
   local self = setmetatable({
@@ -221,29 +246,32 @@ function Sim:connect(opts)
   return client.connect(opts.base or self.url, { ca_file = self.ca_file, timeout = opts.timeout })
 end
 
-function Sim:browser(url, opts)
-  opts = opts or {}
-  opts.ca_file = opts.ca_file or self.ca_file
-  return Sim.browser(url, opts)
-end
-
 function Sim:stop()
   if self.stopped then return end
   self.stopped = true
-  helpers.stop(self.pid, 3)
+  if Sim.running(self.pid) then
+    helpers.kill(self.pid, "TERM")
+    if not helpers.wait_for(function() return not Sim.running(self.pid) end, 3) then
+      helpers.kill(self.pid, "KILL")
+      helpers.wait_for(function() return not Sim.running(self.pid) end, 2)
+    end
+  end
   os.execute("rm -rf " .. helpers.quote(self.dir))
 end
 
 -- Spawns spec/support/browser.lua in the background: it GETs the authorize
--- URL over HTTPS (trusting opts.ca_file, default the shared test CA) and
--- follows the 302 to the loopback redirect URI with a plain HTTP GET,
--- retrying the connection until the listener accepts. opts: ca_file,
--- result_file (JSON of what happened), log, timeout (default 15), delay.
--- Returns the browser's PID.
-function Sim.browser(url, opts)
+-- URL over HTTPS (trusting opts.ca_file, default the simulator's or the
+-- shared test CA) and follows the 302 to the loopback redirect URI with a
+-- plain HTTP GET, retrying the connection until the listener accepts.
+-- opts: ca_file, result_file (JSON of what happened), log, timeout (default
+-- 15), delay. Returns the browser's PID. Also callable as s:browser(url, opts).
+function Sim.browser(a, b, c)
+  local self, url, opts
+  if getmetatable(a) == Sim then self, url, opts = a, b, c else url, opts = a, b end
   opts = opts or {}
+  local ca = opts.ca_file or (self and self.ca_file) or certs.shared().ca_file
   local argv = { helpers.lua, here .. "browser.lua", "--url", url,
-    "--ca-file", opts.ca_file or certs.shared().ca_file, "--timeout", tostring(opts.timeout or 15) }
+    "--ca-file", ca, "--timeout", tostring(opts.timeout or 15) }
   if opts.result_file then
     argv[#argv + 1] = "--result-file"
     argv[#argv + 1] = opts.result_file

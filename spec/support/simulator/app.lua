@@ -46,7 +46,7 @@ end
 
 -- Writes one response. opts: keep (bool), content_length (declared length
 -- when the body sent is not the whole body).
-function App:write(stream, entry, status, body, headers, opts)
+local function write(stream, entry, status, body, headers, opts)
   opts = opts or {}
   local payload = type(body) == "table" and json.encode(body) or body or ""
   local list, seen = {}, {}
@@ -120,11 +120,11 @@ function App:handle(stream, req)
     if f.delay and f.delay > 0 then loop.sleep(f.delay) end
     if f.action or f.status then
       local keep = req.keep_alive
-      local sent = faults.perform(f, stream, req, entry, function(status, body, headers, opts)
+      local sent = faults.perform(f, stream, req, function(status, body, headers, opts)
         opts = opts or {}
         if opts.content_length then keep = false end
         opts.keep = keep
-        return self:write(stream, entry, status, body, headers, opts)
+        return write(stream, entry, status, body, headers, opts)
       end)
       return sent and keep
     end
@@ -134,7 +134,7 @@ function App:handle(stream, req)
     loop.report("route %s %s failed: %s", req.method, req.path, tostring(status))
     status, body, headers = errors.rest(500, "INTERNAL_ERROR", "simulator bug: " .. tostring(status):match("[^\n]*"))
   end
-  return self:write(stream, entry, status, body, headers, { keep = req.keep_alive }) and req.keep_alive
+  return write(stream, entry, status, body, headers, { keep = req.keep_alive }) and req.keep_alive
 end
 
 -- Serves a connection until the peer closes it or asks to.
@@ -145,8 +145,7 @@ function App:serve(stream)
       if err == "bad" then
         local entry = self.state:log_request({ headers = {}, body = "" }, stream.id)
         entry.error = message
-        self:write(stream, entry, status, select(2, errors.rest(status, "BAD_REQUEST", message)), nil,
-          { keep = false })
+        write(stream, entry, status, select(2, errors.rest(status, "BAD_REQUEST", message)), nil, { keep = false })
       end
       return
     end

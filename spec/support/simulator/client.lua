@@ -216,12 +216,15 @@ function M.form(t)
   return table.concat(parts, "&")
 end
 
+local function url_decode(s)
+  return (s:gsub("%+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
 function M.parse_query(q)
   local out = {}
   for pair in (q or ""):gmatch("[^&]+") do
     local k, v = pair:match("^([^=]*)=?(.*)$")
-    local function dec(s) return (s:gsub("%+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)) end
-    out[dec(k)] = dec(v)
+    out[url_decode(k)] = url_decode(v)
   end
   return out
 end

@@ -36,7 +36,7 @@ end
 -- Answers `req` as fault `f` says. `respond(status, body, headers, opts)`
 -- writes a complete response (opts.content_length, opts.partial). Returns
 -- whether the connection may be kept.
-function M.perform(f, stream, req, entry, respond)
+function M.perform(f, stream, req, respond)
   local action = f.action
   local headers = f.headers or {}
   if action == "reset" then

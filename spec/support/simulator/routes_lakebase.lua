@@ -27,7 +27,9 @@ function M.database_credential(ctx)
     if type(n) ~= "string" then return invalid("instance_names must be a list of names.") end
     if not instances[n] then return not_found(string.format("Database instance '%s' does not exist.", n)) end
   end
-  if body.request_id ~= nil and type(body.request_id) ~= "string" then return invalid("request_id must be a string.") end
+  if body.request_id ~= nil and type(body.request_id) ~= "string" then
+    return invalid("request_id must be a string.")
+  end
   local rec, err = tokens.issue_credential(ctx.state, {
     subject = ctx.identity.userName, instance_names = json.array(util.copy(names)), base_url = ctx.base_url,
   })

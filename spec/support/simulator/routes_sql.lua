@@ -189,7 +189,9 @@ function M.execute(ctx)
       tostring(body.wait_timeout)))
   end
   local on_wait = body.on_wait_timeout or "CONTINUE"
-  if on_wait ~= "CONTINUE" and on_wait ~= "CANCEL" then return invalid("on_wait_timeout must be CONTINUE or CANCEL.") end
+  if on_wait ~= "CONTINUE" and on_wait ~= "CANCEL" then
+    return invalid("on_wait_timeout must be CONTINUE or CANCEL.")
+  end
   if (body.format or "JSON_ARRAY") ~= "JSON_ARRAY" then
     return invalid("format " .. tostring(body.format) .. " is not supported by the simulator (JSON_ARRAY only).")
   end

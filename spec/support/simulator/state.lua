@@ -83,7 +83,9 @@ local function validate(patch)
     elseif k == "pg" then
       if v ~= false and type(v) ~= "table" then return nil, "config pg must be an object or false" end
       if type(v) == "table" then
-        if type(v.admin) ~= "table" or #v.admin == 0 then return nil, "config pg.admin must be a non-empty argv list" end
+        if type(v.admin) ~= "table" or #v.admin == 0 then
+          return nil, "config pg.admin must be a non-empty argv list"
+        end
         local from = v.password_from or "credential"
         if from ~= "credential" and from ~= "token" then
           return nil, "config pg.password_from must be \"credential\" or \"token\""

@@ -1,0 +1,396 @@
+--- `databricks-oauth-install`: installs the rotator as a systemd user
+-- service (Linux) or a launchd agent (macOS). Takes every rotator flag;
+-- checks the configuration with one real rotation before writing anything
+-- (so a broken install never starts a crash loop); writes the secret only
+-- into a 0600 credentials file that the service reads; never prints it.
+-- Exit codes: 0 installed, 1 verification or a service command failed,
+-- 2 usage or configuration error.
+-- @module databricks.cli.install
+local databricks = require "databricks"
+local core = require "databricks.core"
+local args = require "databricks.cli.args"
+local common = require "databricks.cli.common"
+local rotator_cli = require "databricks.cli.rotator"
+local Rotator = require "databricks.rotator"
+local service = require "databricks.service"
+
+local M = {}
+
+local PROGRAM = "databricks-oauth-install"
+
+M.HELP = [[
+Usage: databricks-oauth-install [options]
+
+Installs databricks-oauth-rotator as a supervised user service that keeps a
+Databricks Lakebase credential valid in .pgpass: a systemd user unit on Linux
+(~/.config/systemd/user/databricks-oauth-rotator.service), a launchd agent on
+macOS (~/Library/LaunchAgents/com.databricks.oauth-rotator.plist). The client
+secret goes into ~/.config/lua-databricks/credentials (mode 0600), never into
+the unit, the plist or a command line. Before writing anything it runs one
+rotation with the same configuration; a failure stops the install.
+Reinstalling updates the service in place and restarts it.
+
+Installer options:
+  --platform systemd|launchd   service manager (default: from the OS)
+  --dry-run                print every file (path, mode, content; secrets
+                           masked) and every command, and change nothing
+  --no-verify              skip the verification rotation
+  --linger                 systemd: also run `loginctl enable-linger`, so the
+                           service runs without a login session and at boot
+  --version, --help
+
+Rotator options (passed to the service; paths are made absolute):
+  --workspace-url URL      workspace URL            (env DATABRICKS_HOST)
+  --pg-host HOST           PostgreSQL host          (env DATABRICKS_PG_HOST)
+  --pg-port PORT           PostgreSQL port (default 5432)
+  --pg-database NAME       database (default databricks_postgres)
+  --pg-username USER       PostgreSQL user          (env DATABRICKS_PG_USERNAME;
+                           default: your Databricks userName)
+  --pgpass-file PATH       .pgpass to update        (env PGPASSFILE; default ~/.pgpass)
+  --log-file PATH          log file (default ~/.databricks_oauth_rotator.log)
+  --status-file PATH       status file read by databricks-oauth-status
+                           (default ~/.local/state/lua-databricks/rotator-status.json)
+  --interval MIN           minutes between rotations, 1-1440 (default 50)
+  --instance-name NAME     Lakebase provisioned instance
+  --endpoint PATH          Lakebase autoscaling endpoint
+                           (projects/P/branches/B/endpoints/E)
+  --auth m2m|u2m|cli       force a token source
+  --client-secret-file F   read the OAuth client secret from F (it is copied
+                           into the credentials file)
+                           (env DATABRICKS_CLIENT_ID / DATABRICKS_CLIENT_SECRET)
+  --token-store PATH       tokens stored by databricks-oauth-login (only the
+                           default location can be installed)
+  --ca-bundle PATH         CA bundle for TLS verification
+                           (default: SSL_CERT_FILE or CURL_CA_BUNDLE if set)
+  --verbose                more detail in the service's log
+
+Exit status: 0 installed, 1 the verification rotation or a service command
+failed, 2 usage or configuration error.
+]]
+
+local INSTALL_OPTIONS = {
+  platform = "string", ["dry-run"] = "flag", ["no-verify"] = "flag", linger = "flag",
+}
+
+local NOT_FOR_INSTALL = { once = "the service runs as a daemon", json = "nothing to report as JSON" }
+
+local function options()
+  local t = {}
+  for k, v in pairs(rotator_cli.OPTIONS) do t[k] = v end
+  for k, v in pairs(INSTALL_OPTIONS) do t[k] = v end
+  return t
+end
+
+local function say(fmt, ...)
+  io.stdout:write(string.format(fmt, ...), "\n")
+end
+
+local function warn(fmt, ...)
+  io.stderr:write(PROGRAM, ": ", core.redact(string.format(fmt, ...)), "\n")
+end
+
+-- The interpreter running this script: the most negative index of `arg`
+-- (`lua5.4` from the shebang, or an absolute path from a LuaRocks wrapper).
+local function interpreter_of(argv)
+  local i = -1
+  while argv[i - 1] ~= nil do i = i - 1 end
+  return argv[i]
+end
+
+-- The rotator settings from flags and environment, as the rotator maps
+-- them, with every default made explicit and every path absolute (the
+-- service's environment and working folder are not ours). Returns the
+-- Rotator options and whether a stored secret was reused, or nil and a
+-- message.
+local function resolve_settings(opts, env, paths, cwd)
+  local ro, uerr = rotator_cli.rotator_options(opts, function(name) return os.getenv(name) end)
+  if not ro then return nil, (uerr:gsub("^databricks%-oauth%-rotator:", PROGRAM .. ":")) end
+  local function abs(p) return p and service.absolute(p, paths.home, cwd) end
+  ro.pgpass_file = abs(ro.pgpass_file or paths.home .. "/.pgpass")
+  ro.log_file = abs(ro.log_file or Rotator.default_log_file())
+  ro.status_file = abs(ro.status_file or Rotator.default_status_file())
+  ro.ca_bundle = abs(ro.ca_bundle or env.SSL_CERT_FILE or env.CURL_CA_BUNDLE)
+  if ro.token_store then
+    local default = core.store_default_path(ro.workspace_url)
+    if abs(ro.token_store) ~= default then
+      return nil, PROGRAM .. ": --token-store " .. ro.token_store .. ": only the default token store (" ..
+        tostring(default) .. ") can be installed: the path of stored tokens may not appear in the service " ..
+        "file, and the rotator reads no other location without the flag"
+    end
+    ro.token_store = nil
+  end
+  -- Reinstalling to change a setting need not repeat the secret: M2M keeps
+  -- the one stored by the previous install.
+  local reused = false
+  if not ro.client_secret and ro.client_id and (ro.auth == nil or ro.auth == "m2m")
+      and core.file_mode(paths.credentials) then
+    local secret = common.client_secret({ ["client-secret-file"] = paths.credentials }, function() end, PROGRAM)
+    if secret then ro.client_secret, reused = secret, true end
+  end
+  -- Validates the configuration as the rotator will (opens no file).
+  local check, cerr = Rotator.new(ro)
+  if not check then return nil, PROGRAM .. ": " .. tostring(cerr.message or cerr) end
+  return ro, reused
+end
+
+-- Renders the service file and the credentials file into the plan;
+-- returns the plan, or nil and a message.
+local function render(plan)
+  local values = {}
+  for i, a in ipairs(plan.argv) do values[#values + 1] = { "argument " .. i .. " of the service command", a } end
+  for _, nv in ipairs(plan.env) do values[#values + 1] = { nv[1], nv[2] } end
+  local ok, verr = service.check_values(values)
+  if not ok then return nil, PROGRAM .. ": " .. verr end
+  local paths = plan.paths
+  local spec = { argv = plan.argv, env = plan.env, credentials = plan.credentials, version = databricks.VERSION,
+                 label = service.LABEL, stdout = paths.stdout_log, stderr = paths.stderr_log }
+  plan.content = plan.platform == "launchd" and service.render_plist(spec) or service.render_unit(spec)
+  if plan.secret then
+    local text, serr = service.render_credentials(plan.secret)
+    if not text then return nil, PROGRAM .. ": " .. serr end
+    plan.credentials_text = text
+    -- The invariant this whole module exists for.
+    if #plan.secret >= 4 and plan.content:find(plan.secret, 1, true) then
+      return nil, PROGRAM .. ": the client secret appears in another setting (client ID, a path?); refusing to " ..
+        "write it into the service file"
+    end
+  end
+  return plan
+end
+
+--- Resolves everything the service needs from the flags, the environment
+-- and the system. Returns a plan, or nil and a usage message.
+local function make_plan(opts, argv, env, sys)
+  for flag, why in pairs(NOT_FOR_INSTALL) do
+    if opts[flag] then return nil, PROGRAM .. ": --" .. flag .. " does not apply to an install (" .. why .. ")" end
+  end
+  local platform, perr = service.platform(opts.platform)
+  if not platform then return nil, PROGRAM .. ": " .. perr end
+  local paths, herr = service.paths(env)
+  if not paths then return nil, PROGRAM .. ": " .. herr end
+  local cwd = sys.cwd()
+  local ro, reused = resolve_settings(opts, env, paths, cwd)
+  if not ro then return nil, reused end
+
+  local program, werr = service.rotator_program{ arg0 = argv[0], interpreter = interpreter_of(argv), cwd = cwd,
+                                                 path = env.PATH, is_exec = sys.is_exec }
+  if not program then return nil, PROGRAM .. ": " .. werr end
+  if platform == "systemd" then
+    local eok, eerr = service.check_executable(program[1])
+    if not eok then return nil, PROGRAM .. ": " .. eerr end
+  end
+
+  local plan = { platform = platform, paths = paths, ro = ro, secret = ro.client_secret, program = program,
+                 reused_credentials = reused, file = service.service_file(platform, paths) }
+  plan.credentials = plan.secret and paths.credentials or nil
+  plan.argv = service.rotator_argv(program, ro, plan.credentials)
+  local warnings
+  plan.env, warnings = service.service_env(env, ro)
+  for _, w in ipairs(warnings) do warn("%s", w) end
+  plan.reinstall = core.file_mode(plan.file) ~= nil
+  plan.uid = sys.uid()
+  plan.commands = service.install_commands(platform, { reinstall = plan.reinstall, linger = opts.linger,
+                                                       uid = plan.uid, plist = paths.plist })
+  return render(plan)
+end
+
+-- The verification run: the service's own command line with --once, in
+-- the service's environment (plus HOME), reading the secret from a
+-- private temporary copy of the credentials file.
+local function verify_argv(plan, tmp_credentials)
+  local argv = { "env", "-i", "HOME=" .. plan.paths.home }
+  for _, nv in ipairs(plan.env) do argv[#argv + 1] = nv[1] .. "=" .. nv[2] end
+  for _, a in ipairs(service.rotator_argv(plan.program, plan.ro, tmp_credentials)) do
+    argv[#argv + 1] = a
+  end
+  return argv
+end
+
+local function print_plan(plan, verify)
+  say("%s: dry run: nothing is written and nothing is run.", PROGRAM)
+  say("")
+  if plan.credentials then
+    say("==> %s (mode 0600, folder 0700)", plan.credentials)
+    io.stdout:write(service.mask_credentials(plan.credentials_text))
+    say("")
+  end
+  say("==> %s (mode 0644)", plan.file)
+  io.stdout:write(plan.content)
+  say("")
+  if plan.platform == "launchd" then
+    for _, p in ipairs({ plan.paths.stdout_log, plan.paths.stderr_log }) do
+      say("==> %s (mode 0600, created empty if missing)", p)
+      say("")
+    end
+  end
+  if verify then
+    local argv = verify_argv(plan, plan.credentials and "<private temporary copy of the credentials file>" or nil)
+    argv[#argv + 1] = "--once"
+    say("$ %s", service.shell_join(argv))
+  end
+  for _, cmd in ipairs(plan.commands) do say("$ %s", service.shell_join(cmd.argv)) end
+end
+
+local function tmpdir(sys)
+  local out, code = sys.capture({ "mktemp", "-d", (os.getenv("TMPDIR") or "/tmp") .. "/dbx-install.XXXXXX" })
+  if code ~= 0 then return nil end
+  return (out:gsub("%s+$", ""))
+end
+
+local function verify(plan, sys)
+  local dir, tmp
+  if plan.credentials then
+    dir = tmpdir(sys)
+    if not dir then
+      warn("cannot create a temporary folder for the verification run")
+      return 1
+    end
+    tmp = dir .. "/credentials"
+    local ok, err = core.write_private(tmp, plan.credentials_text)
+    if not ok then
+      sys.run({ "rm", "-rf", dir })
+      warn("cannot write a temporary credentials file: %s", err.message)
+      return 1
+    end
+  end
+  local argv = verify_argv(plan, tmp)
+  argv[#argv + 1] = "--once"
+  say("Verifying the configuration with one rotation:")
+  say("$ %s", service.shell_join(argv))
+  local ok, code = sys.run(argv)
+  if dir then sys.run({ "rm", "-rf", dir }) end
+  if ok then return 0 end
+  warn("the verification rotation failed (exit %s); nothing was installed. Fix the problem reported above, " ..
+       "or install anyway with --no-verify.", tostring(code))
+  return code == 2 and 2 or 1
+end
+
+local function ensure_private_dir(sys, dir)
+  local mode = core.file_mode(dir)
+  if mode and mode ~= 448 then sys.run({ "chmod", "0700", dir }) end
+end
+
+local function write_files(plan, sys)
+  if plan.credentials then
+    local ok, err = core.write_private(plan.credentials, plan.credentials_text)
+    if not ok then return nil, "cannot write " .. plan.credentials .. ": " .. err.message end
+    ensure_private_dir(sys, service.dirname(plan.credentials))
+  end
+  local ok, err = sys.write_file(plan.file, plan.content, "0644")
+  if not ok then return nil, err end
+  if plan.platform == "launchd" then
+    for _, p in ipairs({ plan.paths.stdout_log, plan.paths.stderr_log }) do
+      local cok, cerr = sys.create_private(p)
+      if not cok then return nil, cerr end
+    end
+  end
+  return true
+end
+
+--- Runs a command list, printing each command. Returns true, or false and
+-- the failed command.
+function M.run_commands(commands, sys)
+  for _, cmd in ipairs(commands) do
+    say("$ %s", service.shell_join(cmd.argv))
+    local ok, code = sys.run(cmd.argv)
+    for _ = 1, cmd.retries or 0 do
+      if ok then break end
+      sys.sleep(1)
+      ok, code = sys.run(cmd.argv)
+    end
+    cmd.failed = not ok
+    if not ok and not cmd.ignore_failure then return false, cmd, code end
+    if not ok and cmd.warning then warn("%s", cmd.warning) end
+  end
+  return true
+end
+
+local function command_failed(plan, cmd, code)
+  warn("`%s` failed (exit %s).", service.shell_join(cmd.argv), tostring(code))
+  if plan.platform == "systemd" then
+    warn("The files are written; once `systemctl --user status` works in this session (a login session, " ..
+         "not su/sudo; XDG_RUNTIME_DIR=/run/user/$(id -u)), run databricks-oauth-install again.")
+  else
+    warn("The files are written; see `launchctl print gui/%s/%s` and %s, then run databricks-oauth-install " ..
+         "again.", tostring(plan.uid), service.LABEL, plan.paths.stderr_log)
+  end
+  return 1
+end
+
+local function report(plan, opts, env)
+  local p = plan.paths
+  if plan.platform == "systemd" then
+    say("Installed and started %s (systemd user service).", service.UNIT_NAME)
+  else
+    say("Installed and loaded %s (launchd agent).", service.LABEL)
+  end
+  say("  service file: %s", plan.file)
+  if plan.credentials then say("  credentials:  %s (mode 0600)", plan.credentials) end
+  say("  .pgpass:      %s", plan.ro.pgpass_file)
+  say("  log:          %s", plan.ro.log_file)
+  say("  status:       databricks-oauth-status   (restart: databricks-oauth-restart, " ..
+      "remove: databricks-oauth-uninstall)")
+  if plan.platform == "systemd" then
+    say("  journal:      journalctl --user -u %s", service.UNIT_NAME)
+    if opts.linger and plan.linger_failed then
+      say("Lingering could not be enabled (see above); ask an administrator to run: loginctl enable-linger %s",
+        env.USER or "$USER")
+    elseif opts.linger then
+      say("Lingering is enabled: the service also runs while you are logged out, and starts at boot.")
+    elseif not (env.USER and core.file_mode("/var/lib/systemd/linger/" .. env.USER)) then
+      say("Note: a user service runs only while you are logged in. To keep it running after you log out " ..
+          "and start it at boot, run:  loginctl enable-linger %s   (or reinstall with --linger)", env.USER or "$USER")
+    end
+  else
+    say("  launchd logs: %s, %s", p.stdout_log, p.stderr_log)
+  end
+end
+
+--- Runs the command line; returns the exit code. `sys` replaces
+-- `service.sys` (tests).
+function M.main(argv, sys)
+  argv = argv or {}
+  sys = sys or service.sys
+  local opts, err = args.parse(argv, options(), PROGRAM)
+  if not opts then return common.usage(err) end
+  if opts.help then
+    io.stdout:write(M.HELP)
+    return 0
+  end
+  if opts.version then
+    io.stdout:write(PROGRAM, " ", databricks.VERSION, " (", databricks.user_agent(), ")\n")
+    return 0
+  end
+  if opts.interval and (opts.interval < 1 or opts.interval > 1440 or opts.interval ~= math.floor(opts.interval)) then
+    return common.usage(PROGRAM .. ": --interval must be a whole number of minutes from 1 to 1440 (got "
+      .. tostring(opts.interval) .. ")")
+  end
+  local env = sys.env()
+  local plan, perr = make_plan(opts, argv, env, sys)
+  if not plan then return common.usage(perr) end
+  local do_verify = not opts["no-verify"]
+  if opts["dry-run"] then
+    print_plan(plan, do_verify)
+    return 0
+  end
+  if do_verify then
+    local code = verify(plan, sys)
+    if code ~= 0 then return code end
+  end
+  local ok, werr = write_files(plan, sys)
+  if not ok then
+    warn("%s", werr)
+    return 1
+  end
+  if plan.reused_credentials then say("Kept the client secret stored in %s", plan.credentials) end
+  say("%s %s", plan.reinstall and "Updated" or "Wrote", plan.file)
+  local cok, cmd, code = M.run_commands(plan.commands, sys)
+  if not cok then return command_failed(plan, cmd, code) end
+  for _, c in ipairs(plan.commands) do
+    if c.linger and c.failed then plan.linger_failed = true end
+  end
+  report(plan, opts, env)
+  return 0
+end
+
+return M

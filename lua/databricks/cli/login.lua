@@ -1,0 +1,100 @@
+--- `databricks-oauth-login`: browser sign-in (OAuth U2M with PKCE) that
+-- stores the tokens for `databricks-oauth-rotator --auth u2m` in a private
+-- file (0600, folder 0700, written atomically).
+-- @module databricks.cli.login
+local databricks = require "databricks"
+local core = require "databricks.core"
+local args = require "databricks.cli.args"
+local common = require "databricks.cli.common"
+
+local M = {}
+
+local PROGRAM = "databricks-oauth-login"
+
+M.HELP = [[
+Usage: databricks-oauth-login --workspace-url URL [options]
+
+Signs in to Databricks in a browser (OAuth authorization code with PKCE) and
+stores the tokens for `databricks-oauth-rotator --auth u2m`.
+
+Options:
+  --workspace-url URL      workspace URL (env DATABRICKS_HOST)
+  --client-id ID           OAuth app (default: the built-in databricks-cli app)
+  --client-secret-file F   secret of a confidential custom app
+  --redirect-uri URI       loopback redirect (default http://localhost:8020)
+  --scopes "S ..."         scopes (default "offline_access all-apis")
+  --token-store PATH       where to store the tokens
+                           (default ~/.config/lua-databricks/oauth/<host>.json)
+  --no-browser             only print the URL (for machines without a browser:
+                           open it on this machine, e.g. through an SSH tunnel
+                           of the redirect port)
+  --timeout SEC            seconds to wait for the sign-in (default 300)
+  --ca-bundle PATH         CA bundle for TLS verification
+  --version, --help
+
+Exit status: 0 signed in, 1 sign-in failed, 2 usage error.
+]]
+
+M.OPTIONS = {
+  ["workspace-url"] = "string", ["client-id"] = "string", ["client-secret-file"] = "string",
+  ["client-secret"] = "string", ["redirect-uri"] = "string", scopes = "string", ["token-store"] = "string",
+  ["no-browser"] = "flag", timeout = "number", ["ca-bundle"] = "string", version = "flag", help = "flag",
+}
+
+function M.main(argv, getenv)
+  getenv = getenv or os.getenv
+  local opts, err = args.parse(argv or {}, M.OPTIONS, PROGRAM)
+  if not opts then return common.usage(err) end
+  if opts.help then
+    io.stdout:write(M.HELP)
+    return 0
+  end
+  if opts.version then
+    io.stdout:write(PROGRAM, " ", databricks.VERSION, "\n")
+    return 0
+  end
+  local function env(name)
+    local v = getenv(name)
+    return v ~= "" and v or nil
+  end
+  local host = opts["workspace-url"] or env("DATABRICKS_HOST")
+  if not host then return common.usage(PROGRAM .. ": --workspace-url URL (or DATABRICKS_HOST) is required") end
+  local normalized, herr = core.normalize_host(host)
+  if not normalized then return common.usage(PROGRAM .. ": " .. herr.message) end
+  local secret, serr = common.client_secret(opts, function() return nil end, PROGRAM)
+  if serr then return common.usage(serr) end
+  local store = opts["token-store"]
+  if not store then
+    local perr
+    store, perr = core.store_default_path(normalized)
+    if not store then return common.usage(PROGRAM .. ": " .. perr.message) end
+  end
+  local open_browser
+  if opts["no-browser"] then
+    open_browser = function(url)
+      io.stderr:write("Open this URL in a browser on this machine to sign in:\n\n  ", url, "\n\n")
+    end
+  end
+  local tokens, lerr = databricks.login{
+    host = normalized, client_id = opts["client-id"], client_secret = secret,
+    redirect_uri = opts["redirect-uri"], scopes = opts.scopes, open_browser = open_browser,
+    timeout = opts.timeout, ca_bundle = opts["ca-bundle"],
+  }
+  if not tokens then
+    io.stderr:write(PROGRAM, ": sign-in failed: ", tostring(lerr), "\n")
+    return lerr.kind == "config" and 2 or 1
+  end
+  local ok, werr = core.store_save(store, {
+    host = normalized, client_id = opts["client-id"] or "databricks-cli", client_secret = secret,
+    scopes = opts.scopes,
+  }, tokens)
+  if not ok then
+    io.stderr:write(PROGRAM, ": signed in, but the tokens could not be stored: ", tostring(werr), "\n")
+    return 1
+  end
+  io.stdout:write(string.format("Signed in to %s. Tokens stored in %s (mode 0600).\n", normalized, store))
+  io.stdout:write(string.format("Run: databricks-oauth-rotator --auth u2m --workspace-url %s ...\n", normalized))
+  return 0
+end
+
+return M

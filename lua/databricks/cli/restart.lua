@@ -1,0 +1,69 @@
+--- `databricks-oauth-restart`: restarts the installed rotator service (it
+-- rotates at once on start). Exit codes: 0 restarted, 1 the service manager
+-- failed, 2 usage error, 3 not installed.
+-- @module databricks.cli.restart
+local databricks = require "databricks"
+local core = require "databricks.core"
+local args = require "databricks.cli.args"
+local common = require "databricks.cli.common"
+local service = require "databricks.service"
+
+local M = {}
+
+local PROGRAM = "databricks-oauth-restart"
+
+M.HELP = [[
+Usage: databricks-oauth-restart [--platform systemd|launchd] [--dry-run]
+
+Restarts the installed rotator service; it rotates the credential at once.
+(systemd: systemctl --user restart; launchd: launchctl kickstart -k.)
+
+Options:
+  --platform systemd|launchd   service manager (default: from the OS)
+  --dry-run                print the command instead of running it
+  --version, --help
+
+Exit status: 0 restarted, 1 the service manager failed, 2 usage error,
+3 not installed.
+]]
+
+M.OPTIONS = { platform = "string", ["dry-run"] = "flag", version = "flag", help = "flag" }
+
+--- Runs the command line; returns the exit code. `sys` replaces
+-- `service.sys` (tests).
+function M.main(argv, sys)
+  sys = sys or service.sys
+  local opts, err = args.parse(argv or {}, M.OPTIONS, PROGRAM)
+  if not opts then return common.usage(err) end
+  if opts.help then
+    io.stdout:write(M.HELP)
+    return 0
+  end
+  if opts.version then
+    io.stdout:write(PROGRAM, " ", databricks.VERSION, " (", databricks.user_agent(), ")\n")
+    return 0
+  end
+  local platform, perr = service.platform(opts.platform)
+  if not platform then return common.usage(PROGRAM .. ": " .. perr) end
+  local paths, herr = service.paths(sys.env())
+  if not paths then return common.usage(PROGRAM .. ": " .. herr) end
+  local file = service.service_file(platform, paths)
+  if not core.file_mode(file) then
+    io.stderr:write(PROGRAM, ": the rotator service is not installed (no ", file, "); see databricks-oauth-install\n")
+    return 3
+  end
+  local commands = service.restart_commands(platform, { uid = sys.uid() })
+  for _, cmd in ipairs(commands) do
+    io.stdout:write("$ ", service.shell_join(cmd.argv), "\n")
+    if not opts["dry-run"] then
+      local ok, code = sys.run(cmd.argv)
+      if not ok then
+        io.stderr:write(PROGRAM, ": `", service.shell_join(cmd.argv), "` failed (exit ", tostring(code), ")\n")
+        return 1
+      end
+    end
+  end
+  return 0
+end
+
+return M

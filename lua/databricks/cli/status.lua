@@ -1,0 +1,174 @@
+--- `databricks-oauth-status`: is the rotator service healthy? Combines the
+-- service manager's view (systemd or launchd) with the status file the
+-- rotator writes after every attempt. Usable from monitoring: exit 0
+-- healthy, 1 unhealthy (not running, last attempt failed, credential
+-- expired), 2 usage error, 3 not installed. Reads only; prints no secret
+-- (the status file holds none).
+-- @module databricks.cli.status
+local cjson = require "cjson.safe"
+local databricks = require "databricks"
+local core = require "databricks.core"
+local args = require "databricks.cli.args"
+local common = require "databricks.cli.common"
+local Rotator = require "databricks.rotator"
+local service = require "databricks.service"
+
+local M = {}
+
+local PROGRAM = "databricks-oauth-status"
+
+M.HELP = [[
+Usage: databricks-oauth-status [--json] [--platform systemd|launchd] [--status-file PATH]
+
+Reports the state of the installed rotator service: what the service manager
+says, and from the rotator's status file the last success, the credential's
+expiry and minutes left, and the last error.
+
+Options:
+  --json                   one JSON object instead of text
+  --platform systemd|launchd   service manager (default: from the OS)
+  --status-file PATH       status file (default: the one the installed
+                           service writes)
+  --version, --help
+
+Exit status: 0 healthy, 1 unhealthy (not running, last attempt failed or
+credential expired), 2 usage error, 3 not installed.
+]]
+
+M.OPTIONS = { json = "flag", platform = "string", ["status-file"] = "string", version = "flag", help = "flag" }
+
+local function read_json(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  local doc = cjson.decode(text)
+  if type(doc) ~= "table" then return nil end
+  for k, v in pairs(doc) do
+    if v == cjson.null then doc[k] = nil end
+  end
+  return doc
+end
+
+local function iso(t)
+  return type(t) == "number" and core.format_rfc3339(t) or nil
+end
+
+local function ago(seconds)
+  seconds = math.floor(seconds + 0.5)
+  if seconds < 120 then return seconds .. " s" end
+  if seconds < 7200 then return (seconds // 60) .. " min" end
+  return string.format("%.1f h", seconds / 3600)
+end
+
+--- Everything status knows, as one table (what --json prints).
+function M.collect(platform, sys, opts, now)
+  local paths, perr = service.paths(sys.env())
+  if not paths then return nil, perr end
+  local file = service.service_file(platform, paths)
+  local r = { platform = platform, service_file = file, installed = false, checked_at = iso(now) }
+  local f = io.open(file, "rb")
+  if not f then return r end
+  local text = f:read("a")
+  f:close()
+  r.installed = true
+  local argv
+  if platform == "launchd" then
+    argv = service.plist_program_arguments(text)
+  else
+    argv = service.unit_exec_start(text, paths.home)
+  end
+  r.status_file = opts["status-file"] or service.flag_value(argv, "--status-file") or Rotator.default_status_file()
+  r.log_file = service.flag_value(argv, "--log-file")
+  local uid = sys.uid()
+  local out, code = sys.capture(service.state_command(platform, { uid = uid }))
+  local manager
+  if platform == "launchd" then
+    manager = code == 0 and service.parse_launchctl_print(out)
+      or { platform = "launchd", active = false, state = "not loaded (launchctl print exit " .. tostring(code) .. ")" }
+  else
+    manager = code == 0 and service.parse_systemctl_show(out)
+      or { platform = "systemd", active = false, state = "unknown (systemctl --user exit " .. tostring(code) .. ")" }
+  end
+  r.manager = manager
+  r.status = read_json(r.status_file)
+  if r.status and type(r.status.expires_at) == "number" then
+    r.minutes_left = math.floor((r.status.expires_at - now) / 60)
+  end
+  r.healthy, r.problems = service.health(manager, r.status, now)
+  return r
+end
+
+local function print_text(r, now)
+  local function line(label, fmt, ...)
+    io.stdout:write(string.format("  %-14s" .. fmt, label .. ":", ...), "\n")
+  end
+  if not r.installed then
+    io.stdout:write("databricks-oauth-rotator: not installed (no ", r.service_file, ")\n")
+    return
+  end
+  io.stdout:write("databricks-oauth-rotator: ", r.healthy and "healthy" or "UNHEALTHY", "\n")
+  local m = r.manager
+  line("service", "%s%s  [%s %s]", m.state, m.pid and (", pid " .. m.pid) or "",
+    r.platform == "launchd" and "launchd agent" or "systemd user unit", r.service_file)
+  if m.properties and m.properties.status_text and m.properties.status_text ~= "" then
+    line("daemon says", "%s", m.properties.status_text)
+  end
+  local s = r.status
+  if not s then
+    line("status file", "%s (missing or unreadable)", r.status_file)
+  else
+    line("last success", "%s", s.last_success and
+      string.format("%s (%s ago)", iso(s.last_success), ago(now - s.last_success)) or "never")
+    if type(s.expires_at) == "number" then
+      if s.expires_at > now then
+        line("credential", "expires %s (%d min left)", iso(s.expires_at), r.minutes_left)
+      else
+        line("credential", "EXPIRED %s (%s ago)", iso(s.expires_at), ago(now - s.expires_at))
+      end
+    else
+      line("credential", "none yet")
+    end
+    line("last attempt", "%s %s", s.last_attempt and iso(s.last_attempt) or "never", s.last_result or "")
+    line("last error", "%s", s.last_error and (s.last_error .. (s.last_error_kind and
+      (" [" .. s.last_error_kind .. "]") or "")) or "none")
+    if s.pgpass_file then
+      line(".pgpass", "%s (%s@%s)", s.pgpass_file, s.pg_username or "?", s.pg_host or "?")
+    end
+  end
+  if r.log_file then line("log", "%s", r.log_file) end
+  for _, p in ipairs(r.problems or {}) do line("problem", "%s", p) end
+end
+
+--- Runs the command line; returns the exit code. `sys` replaces
+-- `service.sys` (tests).
+function M.main(argv, sys)
+  sys = sys or service.sys
+  local opts, err = args.parse(argv or {}, M.OPTIONS, PROGRAM)
+  if not opts then return common.usage(err) end
+  if opts.help then
+    io.stdout:write(M.HELP)
+    return 0
+  end
+  if opts.version then
+    io.stdout:write(PROGRAM, " ", databricks.VERSION, " (", databricks.user_agent(), ")\n")
+    return 0
+  end
+  local platform, perr = service.platform(opts.platform)
+  if not platform then return common.usage(PROGRAM .. ": " .. perr) end
+  local now = core.now()
+  local r, cerr = M.collect(platform, sys, opts, now)
+  if not r then return common.usage(PROGRAM .. ": " .. cerr) end
+  if opts.json then
+    -- lua-cjson 2.1.0 encodes an empty table as {}; problems is a list.
+    -- (Inside an encoded string the quotes would be escaped, so this
+    -- cannot match anything but the key.)
+    io.stdout:write((common.json(r):gsub('"problems":{}', '"problems":[]')), "\n")
+  else
+    print_text(r, now)
+  end
+  if not r.installed then return 3 end
+  return r.healthy and 0 or 1
+end
+
+return M

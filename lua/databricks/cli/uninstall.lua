@@ -1,0 +1,104 @@
+--- `databricks-oauth-uninstall`: stops and disables the rotator service,
+-- removes its unit or plist and tells the manager; `--purge` also deletes
+-- the credentials file. Leaves .pgpass, the log and the status file alone.
+-- Removing what is already gone is not an error. Exit codes: 0 done, 1 a
+-- service-manager command or a removal failed (the rest was still done),
+-- 2 usage error.
+-- @module databricks.cli.uninstall
+local databricks = require "databricks"
+local core = require "databricks.core"
+local args = require "databricks.cli.args"
+local common = require "databricks.cli.common"
+local service = require "databricks.service"
+
+local M = {}
+
+local PROGRAM = "databricks-oauth-uninstall"
+
+M.HELP = [[
+Usage: databricks-oauth-uninstall [--purge] [--platform systemd|launchd] [--dry-run]
+
+Stops and disables the rotator service and removes its unit file (systemd:
+systemctl --user disable --now, then daemon-reload) or its launchd agent
+(launchctl bootout). .pgpass, the log file and the status file are kept.
+
+Options:
+  --purge                  also delete the credentials file
+                           (~/.config/lua-databricks/credentials)
+  --platform systemd|launchd   service manager (default: from the OS)
+  --dry-run                print what would be run and removed; change nothing
+  --version, --help
+
+Exit status: 0 done (also when nothing was installed), 1 a service-manager
+command or a removal failed, 2 usage error.
+]]
+
+M.OPTIONS = { purge = "flag", platform = "string", ["dry-run"] = "flag", version = "flag", help = "flag" }
+
+--- Runs the command line; returns the exit code. `sys` replaces
+-- `service.sys` (tests).
+function M.main(argv, sys)
+  sys = sys or service.sys
+  local opts, err = args.parse(argv or {}, M.OPTIONS, PROGRAM)
+  if not opts then return common.usage(err) end
+  if opts.help then
+    io.stdout:write(M.HELP)
+    return 0
+  end
+  if opts.version then
+    io.stdout:write(PROGRAM, " ", databricks.VERSION, " (", databricks.user_agent(), ")\n")
+    return 0
+  end
+  local platform, perr = service.platform(opts.platform)
+  if not platform then return common.usage(PROGRAM .. ": " .. perr) end
+  local paths, herr = service.paths(sys.env())
+  if not paths then return common.usage(PROGRAM .. ": " .. herr) end
+  local dry = opts["dry-run"]
+  local failed = false
+
+  local function run(commands)
+    for _, cmd in ipairs(commands) do
+      io.stdout:write("$ ", service.shell_join(cmd.argv), "\n")
+      if not dry then
+        local ok, code = sys.run(cmd.argv)
+        if not ok and not cmd.ignore_failure then
+          io.stderr:write(PROGRAM, ": `", service.shell_join(cmd.argv), "` failed (exit ", tostring(code),
+            "); continuing\n")
+          failed = true
+        end
+      end
+    end
+  end
+
+  local function remove(path)
+    if not sys.exists(path) then return end
+    io.stdout:write(dry and "would remove " or "removing ", path, "\n")
+    if dry then return end
+    local ok, rerr = sys.remove(path)
+    if not ok then
+      io.stderr:write(PROGRAM, ": cannot remove ", path, ": ", tostring(rerr), "\n")
+      failed = true
+    end
+  end
+
+  local file = service.service_file(platform, paths)
+  if core.file_mode(file) then
+    local before, after = service.uninstall_commands(platform, { uid = sys.uid() })
+    run(before)
+    remove(file)
+    -- A dangling enablement link is left behind if `disable` could not run.
+    if platform == "systemd" then remove(paths.unit_dir .. "/default.target.wants/" .. service.UNIT_NAME) end
+    run(after)
+  else
+    io.stdout:write("The rotator service is not installed (no ", file, ").\n")
+  end
+  if opts.purge then
+    remove(paths.credentials)
+    remove(paths.credentials .. ".lock")
+  elseif core.file_mode(paths.credentials) then
+    io.stdout:write("Kept ", paths.credentials, " (delete it with --purge).\n")
+  end
+  return failed and 1 or 0
+end
+
+return M
