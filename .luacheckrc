@@ -1,6 +1,6 @@
 -- luacheck configuration for lua/, bin/, spec/, examples/, bench/.
 std = "lua54"
-max_line_length = 120
+max_line_length = 130
 codes = true
 
 files["spec/**/*_spec.lua"] = { std = "+busted" }

@@ -35,7 +35,7 @@ describe("rotator", function()
   local function base_args(extra)
     local argv = { ROTATOR, "--workspace-url", sim.url, "--ca-bundle", sim.ca_file,
                    "--pgpass-file", pgpass, "--log-file", dir .. "/rotator.log",
-                   "--status-file", dir .. "/status.json" }
+                   "--status-file", dir .. "/status.json", "--pg-port", tostring(pg.port) }
     for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
     return argv
   end
@@ -97,7 +97,7 @@ describe("rotator", function()
     end)
 
     it("keeps every other byte of an existing .pgpass", function()
-      local before = "# my databases\nother:5432:db:me:pw\n*:*:*:fallback:pw2\nlast-line-no-newline:1:d:u:p"
+      local before = "# my databases\nother:5432:db:me:pw\n*:*:*:*:pw2\nlast-line-no-newline:1:d:u:p"
       h.write_file(pgpass, before, 384)
       local r = once({ "--pg-host", "127.0.0.1", "--pg-username", "someone" })
       assert.are.equal(0, r.code, r.stderr)
@@ -106,8 +106,8 @@ describe("rotator", function()
       for l in after:gmatch("[^\n]+") do lines[#lines + 1] = l end
       assert.are.equal("# my databases", lines[1])
       assert.are.equal("other:5432:db:me:pw", lines[2])
-      assert.matches("^127%.0%.0%.1:5432:databricks_postgres:someone:eyJ", lines[3])
-      assert.are.equal("*:*:*:fallback:pw2", lines[4])
+      assert.matches("^127%.0%.0%.1:" .. pg.port .. ":databricks_postgres:someone:eyJ", lines[3])
+      assert.are.equal("*:*:*:*:pw2", lines[4])
       assert.are.equal("last-line-no-newline:1:d:u:p", lines[5])
     end)
 
@@ -205,11 +205,21 @@ describe("rotator", function()
     end)
 
     it("never writes a credential that expires within the safety margin", function()
-      sim:config{ credential_ttl = 30 }
+      -- The workspace's clock is an hour behind: what it issues is nearly expired here.
+      sim:advance(-3590)
       h.write_file(pgpass, "keep:1:me:me:pw\n", 384)
       local r = once({ "--instance-name", sim.instance })
       assert.are.equal(1, r.code)
       assert.matches("too soon to be worth writing", r.stderr)
+      assert.are.equal("keep:1:me:me:pw\n", h.read_file(pgpass))
+    end)
+
+    it("never writes an already expired token", function()
+      sim:advance(-3700)
+      h.write_file(pgpass, "keep:1:me:me:pw\n", 384)
+      local r = once({ "--pg-host", "127.0.0.1" })
+      assert.are.equal(1, r.code)
+      assert.matches("expires in %-%d+ s", r.stderr)
       assert.are.equal("keep:1:me:me:pw\n", h.read_file(pgpass))
     end)
 
@@ -331,7 +341,7 @@ describe("rotator", function()
       for _, pid in ipairs(pids) do h.wait_for(function() return not h.alive(pid) end, 60) end
       for i = 1, 4 do
         assert.is_nil((h.read_file(dir .. "/u2m" .. i .. ".out") or ""):find("failed"), "rotator " .. i)
-        assert.matches("\n?127%.0%.0%.1:5432:databricks_postgres:u" .. i .. ":eyJ", h.read_file(pgpass))
+        assert.matches("\n?127%.0%.0%.1:" .. pg.port .. ":databricks_postgres:u" .. i .. ":eyJ", h.read_file(pgpass))
       end
       local bad = 0
       for _, req in ipairs(sim:requests("^/oidc/v1/token$")) do
@@ -375,7 +385,7 @@ describe("rotator", function()
       local text = h.read_file(pgpass)
       assert.matches("^# keep me\nother:1:d:u:p\n", text)
       for i = 1, n do
-        local _, count = text:gsub("\n127%.0%.0%.1:5432:databricks_postgres:user" .. i .. ":eyJ[%w%-_%.]+", "")
+        local _, count = text:gsub("\n127%.0%.0%.1:" .. pg.port .. ":databricks_postgres:user" .. i .. ":eyJ[%w%-_%.]+", "")
         assert.are.equal(1, count, "exactly one entry for user" .. i)
       end
       assert.are.equal(384, h.mode(pgpass))

@@ -311,7 +311,6 @@ describe("service command lines", function()
         { argv = { "--platform", "upstart" }, msg = "systemd or launchd" },
         { argv = { "--interval", "0" }, msg = "%-%-interval" },
         { argv = { "--auth", "magic" }, msg = "%-%-auth" },
-        { argv = { "--token-store", "/elsewhere/tokens.json" }, msg = "default token store" },
         { argv = { "--pg-username", "a\nb" }, msg = "control character" },
       }
       for _, c in ipairs(cases) do
@@ -324,6 +323,15 @@ describe("service command lines", function()
         assert.are.equal("", select(2, h.sh("cd " .. h.quote(f.home) .. " && find . -mindepth 1")))
         assert.is_nil(h.read_file(f.fake .. "/calls.log"))
       end
+    end)
+
+    it("puts a custom --token-store into the credentials file, never into the unit", function()
+      local f = fixture()
+      local r = f.install{ "--platform", "systemd", "--token-store", "/elsewhere/tokens.json" }
+      assert.are.equal(0, r.code, r.stderr)
+      assert.is_nil(f.read(UNIT):find("/elsewhere/tokens.json", 1, true))
+      assert.matches("\nDATABRICKS_TOKEN_STORE=/elsewhere/tokens.json\n", "\n" .. f.read(CREDENTIALS))
+      assert.are.equal(384, h.mode(f.home .. "/" .. CREDENTIALS))
     end)
 
     it("reinstall updates the unit in place and restarts the service", function()

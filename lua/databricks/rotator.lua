@@ -93,7 +93,25 @@ local function iso(t)
   return t and core.format_rfc3339(t) or nil
 end
 
+-- The status file keeps history across runs (a failed --once run must not
+-- hide when the last success was): the first write starts from what is
+-- already there.
+function Rotator:_load_status()
+  if self.status_loaded then return end
+  self.status_loaded = true
+  local f = io.open(self.status_file, "rb")
+  if not f then return end
+  local old = cjson.decode(f:read("a") or "")
+  f:close()
+  if type(old) ~= "table" then return end
+  for k, v in pairs(old) do
+    if self.status[k] == nil then self.status[k] = v end
+  end
+  self.status.version = core.VERSION
+end
+
 function Rotator:_write_status(fields)
+  self:_load_status()
   for k, v in pairs(fields) do self.status[k] = v end
   self.status.pid = core.getpid()
   self.status.pgpass_file = self.status.pgpass_file or self.opts.pgpass_file
@@ -160,8 +178,9 @@ function Rotator:retry_delay(n, now, expires_at)
   return base * (0.5 + 0.5 * self.random())
 end
 
---- Asks a running daemon (in this process) to stop.
-function Rotator:stop()
+--- Asks a running daemon (in this process) to stop: run_daemon returns 0
+-- within its current wait. (The stop flag is process-wide, as a signal is.)
+function Rotator:stop() -- luacheck: no unused args
   core.request_stop(15)
 end
 

@@ -259,11 +259,19 @@ end
 
 --- The credentials file's content: one `DATABRICKS_CLIENT_SECRET=...` line
 -- (what `--client-secret-file` reads, and valid as an EnvironmentFile=).
-function M.render_credentials(secret)
-  if secret:find("[%c]") or secret:match("^%s") or secret:match("%s$") then
-    return fail("the client secret contains a line break or surrounding blanks; it cannot be stored")
+function M.render_credentials(secret, token_store)
+  local lines = {}
+  for _, kv in ipairs({ { "DATABRICKS_CLIENT_SECRET", secret, "the client secret" },
+                        { "DATABRICKS_TOKEN_STORE", token_store, "the token store path" } }) do
+    local value = kv[2]
+    if value then
+      if value:find("[%c]") or value:match("^%s") or value:match("%s$") then
+        return fail(kv[3] .. " contains a line break or surrounding blanks; it cannot be stored")
+      end
+      lines[#lines + 1] = kv[1] .. "=" .. value .. "\n"
+    end
   end
-  return "DATABRICKS_CLIENT_SECRET=" .. secret .. "\n"
+  return table.concat(lines)
 end
 
 --- The credentials file as shown by --dry-run: every value masked.

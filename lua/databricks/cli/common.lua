@@ -22,25 +22,56 @@ local function file_mode_is_private(path)
   return not mode or (mode & 63) == 0
 end
 
+--- Reads a credentials file: either one bare line (the client secret), or
+-- environment-file lines `DATABRICKS_CLIENT_SECRET=...` and
+-- `DATABRICKS_TOKEN_STORE=...` (what databricks-oauth-install writes; also
+-- valid as a systemd EnvironmentFile=). Blank lines and `#` comments are
+-- ignored. Returns {client_secret=, token_store=}, or nil and a message.
+function M.read_credentials(path, program)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, program .. ": cannot read --client-secret-file: " .. tostring(err) end
+  local text = f:read("a") or ""
+  f:close()
+  local out, bare = {}, {}
+  for line in text:gmatch("[^\r\n]+") do
+    line = line:gsub("^%s+", ""):gsub("%s+$", "")
+    if line ~= "" and line:sub(1, 1) ~= "#" then
+      local key, value = line:match("^([%u_]+)=(.*)$")
+      if key == "DATABRICKS_CLIENT_SECRET" then
+        out.client_secret = value
+      elseif key == "DATABRICKS_TOKEN_STORE" then
+        out.token_store = value
+      elseif key then
+        return nil, program .. ": " .. path .. ": unknown setting " .. key ..
+          " (expected DATABRICKS_CLIENT_SECRET= or DATABRICKS_TOKEN_STORE=)"
+      else
+        bare[#bare + 1] = line
+      end
+    end
+  end
+  if #bare > 1 or (#bare == 1 and out.client_secret) then
+    return nil, program .. ": " .. path .. " must hold the secret alone on one line, or KEY=value lines"
+  end
+  out.client_secret = out.client_secret or bare[1]
+  if not out.client_secret and not out.token_store then
+    return nil, program .. ": --client-secret-file " .. path .. " is empty"
+  end
+  if not file_mode_is_private(path) then
+    io.stderr:write(program, ": warning: ", path, " is readable by other users; chmod 600 it\n")
+  end
+  return out
+end
+
 --- The client secret: --client-secret-file, else DATABRICKS_CLIENT_SECRET,
 -- else --client-secret (accepted for compatibility, with a warning: argv is
--- visible to every user of the machine). Returns secret (or nil), or nil
--- and a usage message.
+-- visible to every user of the machine). Returns the secret (or nil) and
+-- the credentials read from the file (or nil), or nil and a usage message.
 function M.client_secret(opts, env, program)
   local path = opts["client-secret-file"]
   if path then
-    local f, err = io.open(path, "rb")
-    if not f then return nil, program .. ": cannot read --client-secret-file: " .. tostring(err) end
-    local s = f:read("a") or ""
-    f:close()
-    s = s:gsub("^%s+", ""):gsub("%s+$", "")
-    -- Also accept an environment-file line "DATABRICKS_CLIENT_SECRET=...".
-    s = s:match("^DATABRICKS_CLIENT_SECRET=(.*)$") or s
-    if s == "" then return nil, program .. ": --client-secret-file " .. path .. " is empty" end
-    if not file_mode_is_private(path) then
-      io.stderr:write(program, ": warning: ", path, " is readable by other users; chmod 600 it\n")
-    end
-    return s
+    local creds, err = M.read_credentials(path, program)
+    if not creds then return nil, err end
+    return creds.client_secret or env("DATABRICKS_CLIENT_SECRET"), nil, creds
   end
   if opts["client-secret"] then
     io.stderr:write(program, ": warning: --client-secret puts the secret in the process list, visible to ",

@@ -110,21 +110,16 @@ local function resolve_settings(opts, env, paths, cwd)
   ro.log_file = abs(ro.log_file or Rotator.default_log_file())
   ro.status_file = abs(ro.status_file or Rotator.default_status_file())
   ro.ca_bundle = abs(ro.ca_bundle or env.SSL_CERT_FILE or env.CURL_CA_BUNDLE)
-  if ro.token_store then
-    local default = core.store_default_path(ro.workspace_url)
-    if abs(ro.token_store) ~= default then
-      return nil, PROGRAM .. ": --token-store " .. ro.token_store .. ": only the default token store (" ..
-        tostring(default) .. ") can be installed: the path of stored tokens may not appear in the service " ..
-        "file, and the rotator reads no other location without the flag"
-    end
-    ro.token_store = nil
-  end
+  -- A custom token store goes into the credentials file, never argv.
+  ro.token_store = abs(ro.token_store)
+  if ro.token_store == core.store_default_path(ro.workspace_url) then ro.token_store = nil end
   -- Reinstalling to change a setting need not repeat the secret: M2M keeps
   -- the one stored by the previous install.
   local reused = false
   if not ro.client_secret and ro.client_id and (ro.auth == nil or ro.auth == "m2m")
       and core.file_mode(paths.credentials) then
     local secret = common.client_secret({ ["client-secret-file"] = paths.credentials }, function() end, PROGRAM)
+    secret = secret ~= "" and secret or nil
     if secret then ro.client_secret, reused = secret, true end
   end
   -- Validates the configuration as the rotator will (opens no file).
@@ -145,12 +140,12 @@ local function render(plan)
   local spec = { argv = plan.argv, env = plan.env, credentials = plan.credentials, version = databricks.VERSION,
                  label = service.LABEL, stdout = paths.stdout_log, stderr = paths.stderr_log }
   plan.content = plan.platform == "launchd" and service.render_plist(spec) or service.render_unit(spec)
-  if plan.secret then
-    local text, serr = service.render_credentials(plan.secret)
+  if plan.credentials then
+    local text, serr = service.render_credentials(plan.secret, plan.ro.token_store)
     if not text then return nil, PROGRAM .. ": " .. serr end
     plan.credentials_text = text
     -- The invariant this whole module exists for.
-    if #plan.secret >= 4 and plan.content:find(plan.secret, 1, true) then
+    if plan.secret and #plan.secret >= 4 and plan.content:find(plan.secret, 1, true) then
       return nil, PROGRAM .. ": the client secret appears in another setting (client ID, a path?); refusing to " ..
         "write it into the service file"
     end
@@ -182,7 +177,7 @@ local function make_plan(opts, argv, env, sys)
 
   local plan = { platform = platform, paths = paths, ro = ro, secret = ro.client_secret, program = program,
                  reused_credentials = reused, file = service.service_file(platform, paths) }
-  plan.credentials = plan.secret and paths.credentials or nil
+  plan.credentials = (plan.secret or ro.token_store) and paths.credentials or nil
   plan.argv = service.rotator_argv(program, ro, plan.credentials)
   local warnings
   plan.env, warnings = service.service_env(env, ro)

@@ -39,10 +39,12 @@ Options:
   --auth m2m|u2m|cli       force a token source (default: m2m when client
                            credentials are set, else tokens stored by
                            databricks-oauth-login, else the Databricks CLI)
-  --client-secret-file F   read the OAuth client secret from F
-                           (env DATABRICKS_CLIENT_ID / DATABRICKS_CLIENT_SECRET)
-  --token-store PATH       tokens stored by databricks-oauth-login
-                           (default ~/.config/lua-databricks/oauth/<host>.json)
+  --client-secret-file F   read the OAuth client secret from F: the secret alone,
+                           or DATABRICKS_CLIENT_SECRET= / DATABRICKS_TOKEN_STORE=
+                           lines (env DATABRICKS_CLIENT_ID / DATABRICKS_CLIENT_SECRET)
+  --token-store PATH       tokens stored by databricks-oauth-login (env
+                           DATABRICKS_TOKEN_STORE; default
+                           ~/.config/lua-databricks/oauth/<host>.json)
   --ca-bundle PATH         CA bundle for TLS verification
   --json                   print the rotation report as JSON (with --once)
   --verbose                more detail in the log
@@ -50,7 +52,8 @@ Options:
   --help                   print this help and exit
 
 Environment: DATABRICKS_HOST, DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET,
-DATABRICKS_PG_HOST, DATABRICKS_PG_USERNAME, PGPASSFILE. Flags win.
+DATABRICKS_PG_HOST, DATABRICKS_PG_USERNAME, DATABRICKS_TOKEN_STORE, PGPASSFILE.
+Flags win.
 
 Exit status: 0 done, 1 rotation failed, 2 usage or configuration error.
 ]]
@@ -73,7 +76,7 @@ function M.rotator_options(opts, getenv)
     if v == "" then return nil end
     return v
   end
-  local secret, err = common.client_secret(opts, env, PROGRAM)
+  local secret, err, creds = common.client_secret(opts, env, PROGRAM)
   if err then return nil, err end
   local ro = {
     workspace_url = opts["workspace-url"] or env("DATABRICKS_HOST"),
@@ -90,7 +93,7 @@ function M.rotator_options(opts, getenv)
     auth = opts.auth,
     client_id = env("DATABRICKS_CLIENT_ID"),
     client_secret = secret,
-    token_store = opts["token-store"],
+    token_store = opts["token-store"] or env("DATABRICKS_TOKEN_STORE") or (creds and creds.token_store),
     ca_bundle = opts["ca-bundle"],
     verbose = opts.verbose,
   }
