@@ -58,10 +58,62 @@ function M.tmpdir(prefix)
   return dir
 end
 
+-- The suite-wide journal (spec/support/run.sh sets DBX_JOURNAL): what the
+-- suite printed and wrote, kept for spec/zz_secret_scan_spec.lua, which
+-- checks that no issued token or secret appears anywhere in it.
+M.journal = os.getenv("DBX_JOURNAL")
+
+-- What the secret scan reads: logs, captured output, status files, rendered
+-- service files (not .pgpass, token stores or credentials files, whose job
+-- is to hold secrets).
+local SCANNED = { "%.log$", "%.log%.%d+$", "%.out$", "status[^/]*%.json$", "%.service$", "%.plist$",
+                  "/stdout$", "/stderr$" }
+
+local journal_counter = 0
+local function archive(dir)
+  if not M.journal then return end
+  journal_counter = journal_counter + 1
+  local p = io.popen("find " .. M.quote(dir) .. " -type f -size -2048k 2>/dev/null")
+  for file in p:lines() do
+    for _, pat in ipairs(SCANNED) do
+      if file:match(pat) then
+        local dest = string.format("%s/files/%d%s", M.journal, journal_counter, file)
+        os.execute(string.format("mkdir -p %s && cp -p %s %s 2>/dev/null", M.quote(dest:match("^(.*)/")),
+          M.quote(file), M.quote(dest)))
+        break
+      end
+    end
+  end
+  p:close()
+end
+
 function M.cleanup()
   for i = #tmp_made, 1, -1 do
+    archive(tmp_made[i])
     os.execute("rm -rf " .. M.quote(tmp_made[i]))
     tmp_made[i] = nil
+  end
+end
+
+-- Adds text to the journal (e.g. error strings a spec produced in-process).
+function M.note(label, text)
+  if not M.journal then return end
+  local f = io.open(M.journal .. "/outputs.log", "ab")
+  if f then
+    f:write("== ", label, " ==\n", text, "\n")
+    f:close()
+  end
+end
+
+-- Records secrets (issued tokens, client secrets) the scan must not find.
+function M.note_secrets(list)
+  if not M.journal then return end
+  local f = io.open(M.journal .. "/secrets.txt", "ab")
+  if f then
+    for _, s in ipairs(list) do
+      if type(s) == "string" and #s >= 8 then f:write(s, "\n") end
+    end
+    f:close()
   end
 end
 
@@ -111,7 +163,11 @@ function M.run(argv, opts)
     M.clean_env(home, opts.env), opts.timeout or 60, M.join(argv),
     M.quote(inp), M.quote(out), M.quote(err))
   local _, _, code = os.execute(cmd)
-  return { code = code, stdout = slurp(out) or "", stderr = slurp(err) or "" }
+  local result = { code = code, stdout = slurp(out) or "", stderr = slurp(err) or "" }
+  -- Labelled by program only: some specs pass a secret in argv on purpose
+  -- (to check the warning about it), and argv is not the program's output.
+  M.note(tostring(argv[1]), result.stdout .. result.stderr)
+  return result
 end
 
 -- Starts argv in the background (scrubbed environment); returns its PID.

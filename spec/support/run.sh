@@ -11,14 +11,14 @@ cd "$root"
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/dbx-test.XXXXXX")
 chmod 0755 "$scratch"
-mkdir -p "$scratch/home" "$scratch/tmp"
+mkdir -p "$scratch/home" "$scratch/tmp" "$scratch/journal"
 chmod 0700 "$scratch/home"
 trap 'rm -rf "$scratch"' EXIT
 
 env -i \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   HOME="$scratch/home" TMPDIR="$scratch/tmp" LANG=C.UTF-8 \
-  DBX_ROOT="$root" DBX_BUILD="${DBX_BUILD:-build}" \
+  DBX_ROOT="$root" DBX_BUILD="${DBX_BUILD:-build}" DBX_JOURNAL="$scratch/journal" \
   ${DBX_PRELOAD:+LD_PRELOAD="$DBX_PRELOAD"} \
   ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
   ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \

@@ -248,6 +248,15 @@ end
 
 function Sim:stop()
   if self.stopped then return end
+  -- Hand everything this simulator issued to the suite's secret scan.
+  if helpers.note_secrets then
+    pcall(function()
+      local list = { self.pat, self.client_secret }
+      for _, t in ipairs(self:tokens()) do list[#list + 1] = t.token end
+      for _, c in pairs((self:state().config or {}).clients or {}) do list[#list + 1] = c.secret end
+      helpers.note_secrets(list)
+    end)
+  end
   self.stopped = true
   if Sim.running(self.pid) then
     helpers.kill(self.pid, "TERM")
