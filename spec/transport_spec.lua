@@ -132,11 +132,16 @@ describe("transport", function()
     assert.matches("larger than the 1048576%-byte limit", err.message)
   end)
 
-  it("returns a non-JSON answer as a string", function()
+  it("request returns a non-JSON answer as a string; current_user calls it a protocol error", function()
     sim:fault{ path = ME, action = "malformed" }
-    local body, meta = client():current_user()
+    local body, meta = client():request("GET", "/api/2.0/preview/scim/v2/Me")
     assert.are.equal('{"access_token": ', body)
     assert.are.equal(200, meta.status)
+    sim:fault{ path = ME, action = "malformed" }
+    local me, err = client():current_user()
+    assert.is_nil(me)
+    assert.are.equal("protocol", err.kind)
+    assert.matches("SCIM Me", err.message)
   end)
 
   it("explains an HTML error page from a proxy", function()

@@ -88,6 +88,9 @@ printf '{"access_token":"%s","token_type":"Bearer","expiry":"2099-01-01T00:00:00
     local ok, report = pcall(cjson.decode, h.read_file(dir .. "/report.json") or "")
     r.report = ok and report or nil
     r.markdown = h.read_file(dir .. "/report.md")
+    -- The reports join the suite-wide secret scan (spec/zz_secret_scan_spec.lua).
+    h.note("live runner report.md", r.markdown or "")
+    h.note("live runner report.json", h.read_file(dir .. "/report.json") or "")
     r.home, r.tmp = home, tmp
     return r
   end
@@ -288,7 +291,15 @@ printf '{"access_token":"%s","token_type":"Bearer","expiry":"2099-01-01T00:00:00
     end)
   end)
 
-  describe("bad input", function()
+  describe("credentials files", function()
+    it("accepts the documented example (spec/live/credentials.example.ini), one section per mode", function()
+      local credentials = dofile(h.root .. "/spec/live/credentials.lua")
+      local creds = assert(credentials.parse(h.read_file(h.root .. "/spec/live/credentials.example.ini"), "example"))
+      for _, mode in ipairs(credentials.MODES) do assert.is_table(creds[mode], mode) end
+      assert.is_table(creds.workspace)
+      assert.is_table(creds.lakebase)
+    end)
+
     it("exits 2 for a misspelt section, an unknown key, a missing file and an unknown mode", function()
       local dir = h.tmpdir("live-bad")
       local r = run(dir, "[oauth_m2n]\nclient_id = x\n")

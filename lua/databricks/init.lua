@@ -106,9 +106,20 @@ local function urlencode(s)
   return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end
 
+-- A JSON object answer with `field`, or a protocol error naming what came.
+local function object_with(body, meta, field, what)
+  if type(body) ~= "table" or body[field] == nil then
+    return nil, core.error{ kind = "protocol", request_id = meta and meta.request_id,
+      message = string.format("%s: the answer is not the expected JSON object (no %s)", what, field) }
+  end
+  return body, meta
+end
+
 --- The SCIM `Me` object of the caller.
 function Client:current_user()
-  return self:request("GET", "/api/2.0/preview/scim/v2/Me")
+  local body, meta = self:request("GET", "/api/2.0/preview/scim/v2/Me")
+  if not body then return nil, meta end
+  return object_with(body, meta, "userName", "SCIM Me")
 end
 
 --- Unity Catalog table info for "catalog.schema.table".
@@ -116,7 +127,9 @@ function Client:get_table(full_name)
   if type(full_name) ~= "string" or full_name == "" then
     error("get_table expects a full table name such as 'main.default.trips'", 2)
   end
-  return self:request("GET", "/api/2.1/unity-catalog/tables/" .. urlencode(full_name))
+  local body, meta = self:request("GET", "/api/2.1/unity-catalog/tables/" .. urlencode(full_name))
+  if not body then return nil, meta end
+  return object_with(body, meta, "name", "Unity Catalog table " .. full_name)
 end
 
 --- A Spark Connect URL for this workspace: the configured cluster, or a

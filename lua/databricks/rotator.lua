@@ -40,6 +40,7 @@ local OPTIONS = {
   instance_name = "string", endpoint = "string", client_id = "string", client_secret = "string",
   auth = "string", ca_bundle = "string", status_file = "string", verbose = "boolean",
   token_store = "string", databricks_cli = "string", min_validity = "number", timeout = "number",
+  retry_budget = "number",
   log = "table", stderr = "boolean", clock = "function", max_slice = "number", random = "function",
 }
 
@@ -47,7 +48,9 @@ local OPTIONS = {
 -- `pg_port` (5432), `pg_database` ("databricks_postgres"), `pgpass_file`,
 -- `log_file`, `rotation_interval` (minutes, 1-1440, default 50),
 -- `instance_name`, `endpoint`, `client_id`, `client_secret`, `auth`
--- ("m2m"|"u2m"|"cli"), `ca_bundle`, `status_file`, `verbose`; advanced:
+-- ("m2m"|"u2m"|"cli"), `ca_bundle`, `status_file`, `verbose`, `token_store`,
+-- `timeout` (seconds per HTTP attempt, default 30), `retry_budget` (seconds
+-- of retries per call, default 60); advanced:
 -- `log` (a databricks.log logger), `stderr` (log to stderr, default true),
 -- `clock` (wall-clock function), `max_slice` (longest sleep, seconds).
 -- @return rotator, or nil and a `config` error
@@ -59,6 +62,12 @@ function Rotator.new(opts)
     if not want then return config_error("unknown rotator option '" .. tostring(k) .. "'") end
     if type(v) ~= want then
       return config_error(string.format("rotator option '%s' must be a %s (got %s)", k, want, type(v)))
+    end
+  end
+  for _, k in ipairs({ "timeout", "retry_budget" }) do
+    local v = opts[k]
+    if v and not (v > 0 and v <= 3600) then
+      return config_error(string.format("rotator option '%s' must be between 0 and 3600 seconds (got %s)", k, v))
     end
   end
   local interval = opts.rotation_interval or 50
@@ -73,7 +82,7 @@ function Rotator.new(opts)
     pgpass_file = opts.pgpass_file, instance_name = opts.instance_name, endpoint = opts.endpoint,
     client_id = opts.client_id, client_secret = opts.client_secret, auth = opts.auth,
     ca_bundle = opts.ca_bundle, token_store = opts.token_store, databricks_cli = opts.databricks_cli,
-    min_validity = opts.min_validity, timeout = opts.timeout,
+    min_validity = opts.min_validity, timeout = opts.timeout, retry_budget = opts.retry_budget,
   }
   local ok, err = core.rotate_check(self.opts)
   if not ok then return nil, err end

@@ -197,6 +197,8 @@ function M.rotator_argv(program, cfg, credentials)
   add("--endpoint", cfg.endpoint)
   add("--auth", cfg.auth)
   add("--ca-bundle", cfg.ca_bundle)
+  add("--timeout", cfg.timeout and tostring(cfg.timeout))
+  add("--retry-budget", cfg.retry_budget and tostring(cfg.retry_budget))
   add("--client-secret-file", credentials)
   if cfg.verbose then argv[#argv + 1] = "--verbose" end
   return argv

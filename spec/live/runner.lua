@@ -327,6 +327,7 @@ local function main(argv)
   write_file(report_prefix .. ".json", cjson.encode(report) .. "\n")
   write_file(report_prefix .. ".md", markdown(report))
   if work and not o.keep then os.execute("rm -rf " .. quote(work)) end
+  if work and o.keep then io.stdout:write("live-test: kept each mode's folder under ", work, "\n") end
 
   for _, m in ipairs(report.modes) do
     io.stdout:write(string.format("%-16s %-4s  %s\n", m.mode, m.status,

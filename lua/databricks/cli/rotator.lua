@@ -46,6 +46,8 @@ Options:
                            DATABRICKS_TOKEN_STORE; default
                            ~/.config/lua-databricks/oauth/<host>.json)
   --ca-bundle PATH         CA bundle for TLS verification
+  --timeout SEC            seconds per HTTP attempt (default 30)
+  --retry-budget SEC       seconds of retries per call (default 60)
   --json                   print the rotation report as JSON (with --once)
   --verbose                more detail in the log
   --version                print the version and exit
@@ -65,6 +67,7 @@ M.OPTIONS = {
   ["status-file"] = "string", ["instance-name"] = "string", endpoint = "string", auth = "string",
   ["client-secret-file"] = "string", ["client-secret"] = "string", ["token-store"] = "string",
   ["ca-bundle"] = "string", json = "flag", verbose = "flag", version = "flag", help = "flag",
+  timeout = "number", ["retry-budget"] = "number",
 }
 
 --- Builds Rotator options from parsed flags and the environment (flags
@@ -96,6 +99,8 @@ function M.rotator_options(opts, getenv)
     token_store = opts["token-store"] or env("DATABRICKS_TOKEN_STORE") or (creds and creds.token_store),
     ca_bundle = opts["ca-bundle"],
     verbose = opts.verbose,
+    timeout = opts.timeout,
+    retry_budget = opts["retry-budget"],
   }
   if ro.pg_port and (ro.pg_port ~= math.floor(ro.pg_port) or ro.pg_port < 1 or ro.pg_port > 65535) then
     return nil, PROGRAM .. ": --pg-port must be a port number 1-65535"

@@ -1,0 +1,6 @@
+/* fuzz_jwt_corpus.c — replays the inputs of fuzz/fuzz_jwt.c through the
+ * driver's checks without libFuzzer, so the normal build and `make test` run
+ * them (spec/fuzz_corpus_spec.lua calls it with fuzz/corpus/jwt).
+ *   build/tests/fuzz_jwt_corpus FILE_OR_DIR...   -> "N inputs ok", exit 0 */
+#include "../../fuzz/fuzz_jwt.c"
+#include "../../fuzz/replay.h"
