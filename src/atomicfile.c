@@ -322,28 +322,6 @@ int dbx_af_check(const char *path, const dbx_af_opts *o, mode_t *mode, dbx_err *
     return 1;
 }
 
-/* Grows b to hold `need` bytes plus the NUL in one allocation (dbx_buf's
- * doubling would copy and wipe a large file several times). */
-static int reserve(dbx_buf *b, size_t need)
-{
-    char *nd;
-    if (need >= (size_t)-1 - 1)
-        return -1;
-    if (need + 1 <= b->cap)
-        return 0;
-    if (!(nd = malloc(need + 1)))
-        return -1;
-    if (b->data) {
-        memcpy(nd, b->data, b->len + 1);
-        dbx_wipe(b->data, b->cap);
-        free(b->data);
-    } else {
-        nd[0] = '\0';
-    }
-    b->data = nd;
-    b->cap = need + 1;
-    return 0;
-}
 
 /* Opens and reads a regular file straight into `out` (sized from fstat, so
  * one allocation and few reads). `o` non-NULL: also apply check_stat to the
@@ -379,11 +357,11 @@ static int read_file(const char *path, int nofollow, size_t max, const dbx_af_op
     if ((size_t)st->st_size > max)
         goto too_big;
     /* +1 so that reaching end of file does not need another allocation. */
-    if (reserve(out, out->len + (size_t)st->st_size + 1) != 0)
+    if (dbx_buf_reserve(out, (size_t)st->st_size + 1) != 0)
         goto oom;
     for (;;) {
         ssize_t n;
-        if (out->cap - out->len - 1 == 0 && reserve(out, out->len + out->len / 2 + 4096) != 0)
+        if (out->cap - out->len - 1 == 0 && dbx_buf_reserve(out, out->len / 2 + 4096) != 0)
             goto oom;
         n = read(fd, out->data + out->len, out->cap - out->len - 1);
         if (n < 0) {

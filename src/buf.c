@@ -18,10 +18,28 @@ void dbx_wipe(void *p, size_t n)
     __asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
+/* Moves the contents into a new block of exactly `cap` bytes (>= len+1);
+ * the old block is wiped before it is freed. */
+static int reallocate(dbx_buf *b, size_t cap)
+{
+    char *nd = malloc(cap);
+    if (!nd)
+        return -1;
+    if (b->data) {
+        memcpy(nd, b->data, b->len + 1);
+        dbx_wipe(b->data, b->cap);
+        free(b->data);
+    } else {
+        nd[0] = '\0';
+    }
+    b->data = nd;
+    b->cap = cap;
+    return 0;
+}
+
 static int grow(dbx_buf *b, size_t need)
 {
     size_t cap = b->cap ? b->cap : 256;
-    char *nd;
     if (b->limit && need > b->limit + 1)
         return -1;
     if (need <= b->cap)
@@ -31,17 +49,18 @@ static int grow(dbx_buf *b, size_t need)
             return -1;
         cap *= 2;
     }
-    nd = malloc(cap);
-    if (!nd)
+    return reallocate(b, cap);
+}
+
+int dbx_buf_reserve(dbx_buf *b, size_t more)
+{
+    size_t need;
+    if (more >= ((size_t)-1) - b->len - 1)
         return -1;
-    if (b->data) {
-        memcpy(nd, b->data, b->len + 1);
-        dbx_wipe(b->data, b->cap);
-        free(b->data);
-    }
-    b->data = nd;
-    b->cap = cap;
-    return 0;
+    need = b->len + more + 1;
+    if (b->limit && need > b->limit + 1)
+        return -1;
+    return need <= b->cap ? 0 : reallocate(b, need);
 }
 
 int dbx_buf_append(dbx_buf *b, const void *p, size_t n)

@@ -23,6 +23,11 @@ int dbx_buf_json_string(dbx_buf *b, const char *s);
 /* Appends s percent-encoded for application/x-www-form-urlencoded or a URL
  * query component (unreserved characters kept, everything else %XX). */
 int dbx_buf_urlencode(dbx_buf *b, const char *s);
+/* Makes room for `more` further bytes (plus the NUL) in one exact
+ * allocation, for callers that know the final size: growth by doubling would
+ * copy and wipe a large buffer several times. 0, or -1 (no memory, or past
+ * the limit). */
+int dbx_buf_reserve(dbx_buf *b, size_t more);
 /* Returns the data ("" when empty). */
 const char *dbx_buf_str(const dbx_buf *b);
 void dbx_buf_reset(dbx_buf *b);

@@ -267,29 +267,6 @@ static int password_equals(const dbx_pgpass_line *l, const char *pw)
     return eq;
 }
 
-/* Grows b to hold `need` more bytes in one allocation: the output is about
- * the input's size, and dbx_buf's doubling would copy and wipe it several
- * times. */
-static int reserve(dbx_buf *b, size_t more)
-{
-    char *nd;
-    if (more >= (size_t)-1 - b->len - 1)
-        return -1;
-    if (b->len + more + 1 <= b->cap)
-        return 0;
-    if (!(nd = malloc(b->len + more + 1)))
-        return -1;
-    if (b->data) {
-        memcpy(nd, b->data, b->len + 1);
-        dbx_wipe(b->data, b->cap);
-        free(b->data);
-    } else {
-        nd[0] = '\0';
-    }
-    b->data = nd;
-    b->cap = b->len + more + 1;
-    return 0;
-}
 
 int dbx_pgpass_rewrite(const char *in, size_t n, int existed, const dbx_pgpass_entry *e,
                        dbx_buf *out, dbx_pgpass_edit *r)
@@ -302,7 +279,7 @@ int dbx_pgpass_rewrite(const char *in, size_t n, int existed, const dbx_pgpass_e
     const char *eol = (first_nl && first_nl > in && first_nl[-1] == '\r') ? "\r\n" : "\n";
     memset(r, 0, sizeof *r);
     key_init(&k, e, 1);
-    if (dbx_pgpass_render(&entry, e) != 0 || reserve(out, n + entry.len + 4) != 0)
+    if (dbx_pgpass_render(&entry, e) != 0 || dbx_buf_reserve(out, n + entry.len + 4) != 0)
         goto done;
     while (pos < n) {
         dbx_pgpass_line l;
