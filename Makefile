@@ -1,25 +1,31 @@
 # lua-databricks — top-level commands (CMake does the building).
-#   make            build build/databricks/core.so
-#   make test       install missing Debian packages (as root), build, run every spec
-#   make demo       rotate a Lakebase credential against the local simulator and log in with psql
-#   make check-asan the whole suite against an ASan+UBSan build
-#   make bench      benchmarks with same-run baselines
+#   make              build build/databricks/core.so
+#   make demo         rotate a Lakebase credential against the local simulator, then log in with psql
+#   make test         install missing Debian packages (as root), build, run every spec
+#   make check-asan   the whole suite against an ASan+UBSan build
+#   make valgrind     the C-heavy specs under valgrind memcheck
+#   make bench        benchmarks, each beside a baseline measured in the same run
+#   make fuzz         every libFuzzer driver for FUZZ_SECONDS (default 60) each
+#   make torture      kill -9 / concurrency / clock-jump runs at large counts
+#   make docs         API reference (LDoc) into docs/api
+#   make live-test    connect, validate, SQL and rotate against a real workspace (credentials file)
+#   make example-host the C program that embeds Lua and the module (examples/c-host)
 #   make clean
 BUILD ?= build
-CMAKE_FLAGS ?=
 
-.PHONY: all build test demo check-asan bench fuzz torture docs lint rock clean deps
+.PHONY: all build deps test demo check-asan valgrind bench fuzz torture docs live-test \
+        example-host lint clean
 
 all: build
 
 build:
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j2 -- --no-print-directory
 
 deps:
 	@spec/support/deps.sh build test
 
-test: deps build
+test: deps build example-host
 	@spec/support/run.sh
 
 lint:
@@ -28,23 +34,38 @@ lint:
 demo: deps build
 	@lua5.4 examples/demo.lua
 
-# ASan+UBSan: the module is built with the sanitizers and the stock lua5.4
-# interpreter preloads the ASan runtime (it is not instrumented itself).
-ASAN_BUILD = build-asan
 check-asan: deps
-	@spec/support/deps.sh asan
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DDBX_SANITIZE=ON >/dev/null
-	@cmake --build $(ASAN_BUILD) -j2 -- --no-print-directory
-	@DBX_BUILD=$(ASAN_BUILD) \
-	 DBX_PRELOAD="$$(clang -print-file-name=libclang_rt.asan-x86_64.so)" \
-	 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1 \
-	 LSAN_OPTIONS=suppressions=$(CURDIR)/spec/support/lsan.supp:print_suppressions=0 \
-	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	 spec/support/run.sh
+	@spec/support/check_asan.sh
+
+valgrind: deps build
+	@spec/support/check_valgrind.sh
 
 bench: deps build
-	@spec/support/deps.sh bench
-	@lua5.4 bench/run.lua
+	@bench/run.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+TORTURE_KILLS ?= 1000
+TORTURE_WRITERS ?= 8
+TORTURE_ROUNDS ?= 100
+torture: deps build
+	@TORTURE_KILLS=$(TORTURE_KILLS) TORTURE_WRITERS=$(TORTURE_WRITERS) TORTURE_ROUNDS=$(TORTURE_ROUNDS) \
+	 spec/torture/run.sh
+
+docs:
+	@spec/support/deps.sh docs
+	@docs/build.sh
+
+live-test: deps build
+	@spec/live/run.sh
+
+# The embedding example: a C host linking Lua 5.4 that loads databricks.core.
+example-host: build
+	@mkdir -p $(BUILD)/examples
+	@$(CC) -std=c11 -Wall -Wextra -Werror -O2 -o $(BUILD)/examples/c-host examples/c-host/host.c \
+	  $$(pkg-config --cflags --libs lua5.4) -lm -ldl
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz docs/api
+	rm -rf $(BUILD) build-asan build-fuzz docs/api

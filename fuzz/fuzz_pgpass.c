@@ -14,28 +14,16 @@
  *    password; find() returns it when the key has no wildcard and nothing
  *    shadows it; a second rewrite changes nothing.
  *
- * Build and run (clang with libFuzzer, Debian: apt-get install clang
- * libclang-rt-14-dev):
- *   mkdir -p build-fuzz && clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -D_DEFAULT_SOURCE -Isrc fuzz/fuzz_pgpass.c src/pgpass.c src/atomicfile.c \
- *     src/buf.c src/err.c src/redact.c -o build-fuzz/fuzz_pgpass
- *   mkdir -p fuzz/corpus-work && build-fuzz/fuzz_pgpass -max_total_time=60 \
- *     fuzz/corpus-work fuzz/corpus/pgpass
- * The normal build also replays fuzz/corpus/pgpass through these checks
- * (spec/c/fuzz_pgpass_corpus.c, run by spec/pgpass_spec.lua). */
+ * Build and run with libFuzzer: fuzz/run.sh pgpass (see fuzz/run.sh; `make
+ * fuzz` runs every driver). The normal build also replays fuzz/corpus/pgpass
+ * through these checks (spec/c/fuzz_pgpass_corpus.c, run by
+ * spec/pgpass_spec.lua and spec/fuzz_corpus_spec.lua). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "pgpass.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
 
 static int is_same(const dbx_pgpass_line *l, const dbx_pgpass_entry *e)
 {

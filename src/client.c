@@ -11,6 +11,7 @@
 
 #include "clitoken.h"
 #include "httperr.h"
+#include "jwt.h"
 #include "login.h"
 #include "timeutil.h"
 
@@ -52,8 +53,9 @@ static int init_tokens(dbx_client *c, dbx_jsonenv *json, dbx_err *err)
         if (access && exp <= 0) {
             dbx_err ignored;
             dbx_err_clear(&ignored);
-            if (dbx_jwt_claims(json, access, &exp, NULL, 0, &ignored) != 0)
-                exp = 0; /* opaque token, lifetime unknown: a 401 will renew it */
+            dbx_claims cl;
+            exp = dbx_jwt_claims(json, access, &cl, &ignored) == 0 ? cl.exp
+                                                                   : 0; /* opaque: a 401 will renew it */
         }
     }
     if (!access && !c->cfg.refresh_token)
@@ -400,7 +402,8 @@ int dbx_client_database_credential(dbx_client *c, dbx_ctx *ctx, const char *cons
     if (!when) {
         dbx_err ignored;
         dbx_err_clear(&ignored);
-        if (dbx_jwt_claims(ctx->json, token, &exp, NULL, 0, &ignored) != 0 || exp <= 0)
+        dbx_claims cl;
+        if (dbx_jwt_claims(ctx->json, token, &cl, &ignored) != 0 || (exp = cl.exp) <= 0)
             exp = now + 3600;
     }
     if (dbx_token_set(out, token, NULL, exp, now) != 0) {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "oauth.h"
+#include "jwt.h"
 #include "proc.h"
 #include "redact.h"
 #include "timeutil.h"
@@ -34,8 +34,8 @@ int dbx_cli_parse_token(dbx_jsonenv *env, const char *json, size_t len, double n
     if (!expiry) {
         dbx_err ignored;
         dbx_err_clear(&ignored);
-        if (dbx_jwt_claims(env, access, &exp, NULL, 0, &ignored) != 0)
-            exp = 0;
+        dbx_claims cl;
+        exp = dbx_jwt_claims(env, access, &cl, &ignored) == 0 ? cl.exp : 0;
     }
     rc = dbx_token_set(out, access, NULL, exp, now);
     dbx_json_free(j);

@@ -66,36 +66,6 @@ done:
     return rc;
 }
 
-int dbx_jwt_claims(dbx_jsonenv *env, const char *token, double *exp, char *sub, size_t sub_cap,
-                   dbx_err *err)
-{
-    dbx_buf payload = {0};
-    dbx_json *j;
-    const char *s;
-    size_t n = 0;
-    *exp = 0;
-    if (sub && sub_cap)
-        sub[0] = '\0';
-    if (dbx_jwt_payload(token, &payload, err) != 0) {
-        dbx_buf_free(&payload);
-        return -1;
-    }
-    j = dbx_json_decode(env, payload.data, payload.len);
-    dbx_buf_free(&payload);
-    if (!j)
-        return dbx_err_set(err, DBX_EPROTOCOL, "token payload is not a JSON object");
-    if (dbx_json_number(j, "exp", exp) != 0)
-        *exp = 0;
-    if (sub && sub_cap && (s = dbx_json_string(j, "sub", &n)) != NULL) {
-        if (n >= sub_cap)
-            n = sub_cap - 1;
-        memcpy(sub, s, n);
-        sub[n] = '\0';
-    }
-    dbx_json_free(j);
-    return 0;
-}
-
 int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double now, dbx_token *out,
                           dbx_err *err)
 {
@@ -123,7 +93,8 @@ int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double
         expires_in = strtod(s, NULL);
     if (!(expires_in > 0 && expires_in < 1e9)) {
         dbx_err_clear(&ignored);
-        if (dbx_jwt_claims(env, access, &exp, NULL, 0, &ignored) != 0 || exp <= now)
+        dbx_claims c;
+        if (dbx_jwt_claims(env, access, &c, &ignored) != 0 || (exp = c.exp) <= now)
             exp = now + 3600;
         expires_in = exp - now;
     }

@@ -46,9 +46,4 @@ int dbx_oauth_exchange_code(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant
 int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double now, dbx_token *out,
                           dbx_err *err);
 
-/* The `exp` and `sub` claims of a JWT (unverified). exp = 0 when absent;
- * sub may be NULL. Returns -1 when the token is not a JWT. */
-int dbx_jwt_claims(dbx_jsonenv *env, const char *token, double *exp, char *sub, size_t sub_cap,
-                   dbx_err *err);
-
 #endif

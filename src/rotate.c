@@ -8,6 +8,7 @@
 #include "client.h"
 #include "config.h"
 #include "hostname.h"
+#include "jwt.h"
 #include "oauth.h"
 #include "pgpass.h"
 #include "timeutil.h"
@@ -100,7 +101,8 @@ static void copy(char *dst, size_t cap, const char *src)
 
 int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_report *r, dbx_err *err)
 {
-    char host[300], user[256], dns[256], sub[256];
+    char host[300], user[256], dns[256];
+    dbx_claims claims;
     const char *source = o->auth, *token;
     dbx_buf store = {0};
     dbx_client *c = NULL;
@@ -109,7 +111,7 @@ int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_repor
     dbx_pgpass_entry e;
     dbx_pgpass_report pr;
     char port[8];
-    double exp, now, claim_exp;
+    double exp, now, margin;
     int rc = -1;
 
     memset(r, 0, sizeof *r);
@@ -157,13 +159,18 @@ int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_repor
     {
         dbx_err ignored;
         dbx_err_clear(&ignored);
-        if (dbx_jwt_claims(env, cred.access, &claim_exp, sub, sizeof sub, &ignored) != 0)
-            claim_exp = 0, sub[0] = '\0';
+        if (dbx_jwt_claims(env, cred.access, &claims, &ignored) != 0)
+            memset(&claims, 0, sizeof claims);
     }
-    if (claim_exp > 0 && (cred.expires_at <= 0 || claim_exp < cred.expires_at))
-        cred.expires_at = claim_exp;
+    if (claims.exp > 0 && (cred.expires_at <= 0 || claims.exp < cred.expires_at))
+        cred.expires_at = claims.exp;
     now = dbx_now();
-    if (cred.expires_at > 0 && cred.expires_at - now < (o->min_validity > 0 ? o->min_validity : 120)) {
+    /* The safety margin scales down for short-lived credentials (a token
+     * that lives 10 minutes in all may be written with 2 minutes left). */
+    margin = o->min_validity > 0 ? o->min_validity : 120;
+    if (claims.iat > 0 && claims.exp > claims.iat && (claims.exp - claims.iat) / 4 < margin)
+        margin = (claims.exp - claims.iat) / 4;
+    if (cred.expires_at > 0 && cred.expires_at - now < margin) {
         dbx_err_set(err, DBX_EAUTH,
                     "the %s expires in %.0f s (at %.0f), too soon to be worth writing: .pgpass was left as it was",
                     o->instance_name || o->endpoint ? "Lakebase credential" : "workspace token",
@@ -180,7 +187,7 @@ int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_repor
     if (dbx_pgpass_update(o->pgpass_file, &e, 0, &pr, err) != 0)
         goto done;
 
-    copy(r->subject, sizeof r->subject, sub[0] ? sub : user);
+    copy(r->subject, sizeof r->subject, claims.sub[0] ? claims.sub : user);
     r->expires_at = cred.expires_at;
     copy(r->pgpass_file, sizeof r->pgpass_file, dbx_buf_str(&pr.file.target));
     copy(r->pg_host, sizeof r->pg_host, dns);

@@ -1,0 +1,77 @@
+/* fuzz_token.c — libFuzzer driver for the token answers handed to the core:
+ * an OAuth token endpoint's JSON (src/oauth.c dbx_oauth_parse_token) and the
+ * Databricks CLI's `auth token` output (src/clitoken.c dbx_cli_parse_token).
+ * Both come from outside the process (a server, a program on PATH).
+ *
+ * The input is the JSON text (exact-size heap copy). Checked:
+ *  - OAuth: 0 with a non-empty access token, obtained_at == now and a
+ *    finite expiry after now and no later than year 9999 (expires_in, else
+ *    the JWT's exp, else an hour); or -1 with a terminated protocol/io error
+ *    and no token left allocated;
+ *  - CLI: 0 with a non-empty access token and an expiry that is 0 (unknown)
+ *    or finite within years 1..9999; or -1 likewise;
+ *  - the Lua stack of the JSON environment is balanced after every call.
+ *
+ * Run: fuzz/run.sh token. Replayed by spec/c/fuzz_token_corpus.c. */
+#define DBX_FUZZ_WANT_JSON 1
+#include "fuzz_common.h"
+
+#include <math.h>
+
+#include "clitoken.h"
+#include "oauth.h"
+#include "token.h"
+
+#define NOW 1795255200.0 /* 2026-11-21T10:00:00Z */
+#define MAX_T 253402300799.0
+
+static void check_error(const dbx_err *err, const dbx_token *t)
+{
+    CHECK(memchr(err->message, '\0', sizeof err->message) != NULL && err->message[0]);
+    CHECK(err->kind == DBX_EPROTOCOL || err->kind == DBX_EIO);
+    CHECK(t->access == NULL && t->refresh == NULL);
+}
+
+static void check_oauth(dbx_jsonenv *env, const char *body, size_t n)
+{
+    dbx_token t = {0};
+    dbx_err err;
+    dbx_err_clear(&err);
+    if (dbx_oauth_parse_token(env, body, n, NOW, &t, &err) == 0) {
+        CHECK(t.access && t.access[0]);
+        CHECK(t.obtained_at == NOW);
+        CHECK(isfinite(t.expires_at) && t.expires_at > NOW && t.expires_at <= MAX_T);
+        CHECK(dbx_token_check(&t, NOW) != DBX_TOKEN_NONE);
+    } else {
+        check_error(&err, &t);
+    }
+    fuzz_json_done();
+    dbx_token_clear(&t);
+}
+
+static void check_cli(dbx_jsonenv *env, const char *body, size_t n)
+{
+    dbx_token t = {0};
+    dbx_err err;
+    dbx_err_clear(&err);
+    if (dbx_cli_parse_token(env, body, n, NOW, &t, &err) == 0) {
+        CHECK(t.access && t.access[0] && !t.refresh);
+        CHECK(isfinite(t.expires_at) && t.expires_at >= -62135596800.0 - 2 * 86400 &&
+              t.expires_at <= MAX_T + 2 * 86400);
+        dbx_token_check(&t, NOW);
+    } else {
+        check_error(&err, &t);
+    }
+    fuzz_json_done();
+    dbx_token_clear(&t);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    dbx_jsonenv *env = fuzz_jsonenv();
+    char *body = fuzz_exact(data, size);
+    check_oauth(env, body, size);
+    check_cli(env, body, size);
+    free(body);
+    return 0;
+}
