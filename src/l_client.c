@@ -1,3 +1,10 @@
+/***
+The client returned by `databricks.connect`: the methods implemented in C.
+(`current_user`, `get_table`, `sql` and `spark_connect_url` are in the
+`databricks` module.)
+@module databricks.client
+*/
+
 /* l_client.c — Lua binding of the client (client.h), connect, login and
  * the small pure helpers Lua needs (host normalisation, HTTP paths, JWT
  * claims). The client userdata holds only a dbx_client pointer; its
@@ -255,6 +262,16 @@ static int l_connect(lua_State *L)
 
 /* ---- methods ------------------------------------------------------------ */
 
+/* Client methods implemented in C (the rest are in lua/databricks/init.lua
+ * and sql.lua); a client is created by `databricks.connect`. The LDoc
+ * comments below join the `databricks` page of the API reference. */
+
+/***
+ * Releases the client (its libcurl handle and the tokens it holds). Also run
+ * by `__close` (`local c <close> = ...`) and `__gc`; idempotent. Using a
+ * closed client raises.
+ * @function Client:close
+ */
 static int l_close(lua_State *L)
 {
     lclient *u = luaL_checkudata(L, 1, CLIENT_MT);
@@ -275,6 +292,11 @@ static int l_tostring(lua_State *L)
     return 1;
 }
 
+/***
+ * A usable access token, refreshed when stale or expired.
+ * @function Client:token
+ * @return token, and its expiry (epoch seconds; nil for a PAT); or nil and an error
+ */
 static int l_token(lua_State *L)
 {
     lclient *u = check_client(L);
@@ -294,6 +316,11 @@ static int l_token(lua_State *L)
     return 2;
 }
 
+/***
+ * Headers for the host application's own HTTP calls.
+ * @function Client:headers
+ * @return `{Authorization = "Bearer ...", ["User-Agent"] = ...}`, or nil and an error
+ */
 static int l_headers(lua_State *L)
 {
     lclient *u = check_client(L);
@@ -442,6 +469,20 @@ static void push_response_headers(lua_State *L, const dbx_buf *raw)
     }
 }
 
+/***
+ * Calls the workspace REST API with the client's token and User-Agent.
+ * Retries 429/503/502/504 and network errors within the retry budget; a
+ * non-2xx answer is an error (`auth` for 401/403, else `http`) carrying the
+ * server's `error_code` and `message`.
+ * @function Client:request
+ * @tparam string method upper-case, e.g. "GET", "POST"
+ * @tparam string path beginning with "/", e.g. "/api/2.0/clusters/list"
+ * @tparam[opt] table opts `query` (table, encoded and sorted), `body` (table:
+ * sent as JSON; string: sent as is), `headers` (name -> value; not
+ * Authorization or User-Agent)
+ * @return the decoded JSON (or the raw body string) and `{status=, headers=, request_id=}`;
+ * or nil and an error
+ */
 static int l_request(lua_State *L)
 {
     lclient *u = check_client(L);
@@ -518,6 +559,13 @@ static int l_request(lua_State *L)
     return 2;
 }
 
+/***
+ * A Lakebase (PostgreSQL) credential: the password for the next login.
+ * @function Client:database_credential
+ * @tparam table opts `instance_names` (list; provisioned instances) or
+ * `endpoint` ("projects/P/branches/B/endpoints/E"; autoscaling)
+ * @return `{token=, expires_at=}`, or nil and an error
+ */
 static int l_database_credential(lua_State *L)
 {
     lclient *u = check_client(L);
@@ -580,6 +628,15 @@ static void push_check(lua_State *L, const dbx_check *ck, const char *name)
     lua_setfield(L, -2, name);
 }
 
+/***
+ * Checks the connection: identity (SCIM Me), a Unity Catalog table get (when
+ * `table` is given) and a statement on the warehouse (when one is known).
+ * Failures are reported in the result, not returned as errors.
+ * @function Client:validate_connection
+ * @tparam[opt] table opts `table`, `warehouse_id`, `statement` (default "SELECT 1")
+ * @return `{ok=, user=, checks={authentication=, unity_catalog=, statement_execution=}}`,
+ * each check `{ok=, status=, ms=, error=}` or `{skipped=true}`
+ */
 static int l_validate_connection(lua_State *L)
 {
     lclient *u = check_client(L);

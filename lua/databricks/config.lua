@@ -105,6 +105,7 @@ end
 -- or `DEFAULT` is used.
 -- @tparam[opt] string name profile
 -- @tparam[opt] string path file (default `~/.databrickscfg`)
+-- @tparam[opt] function getenv for tests (default os.getenv; only HOME is read)
 -- @return config table, or nil and a `config` error
 function M.from_profile(name, path, getenv)
   getenv = getenv or os.getenv

@@ -54,7 +54,14 @@ M.warehouse_id_from_http_path = core.warehouse_id_from_http_path
 -- @function normalize_host
 M.normalize_host = core.normalize_host
 
+--- A connect() config from the unified-auth environment variables; see
+-- `databricks.config.from_env`.
+-- @function config_from_env
 M.config_from_env = config.from_env
+
+--- A connect() config from a profile of `~/.databrickscfg`; see
+-- `databricks.config.from_profile`.
+-- @function config_from_profile
 M.config_from_profile = config.from_profile
 
 --- Connects to a workspace. See the README's configuration reference for
@@ -157,6 +164,9 @@ end
 
 require("databricks.sql").install(Client)
 
+--- The `.pgpass` writer and reader (`update`, `lookup`, `escape`); see
+-- `databricks.pgpass`.
+-- @table pgpass
 M.pgpass = require "databricks.pgpass"
 
 return M

@@ -60,9 +60,7 @@ local function fail(message)
   return nil, message
 end
 
----------------------------------------------------------------------------
--- Platform and paths
----------------------------------------------------------------------------
+-- == Platform and paths ==
 
 --- The service manager for an operating system name (`uname -s`).
 function M.detect_platform(uname)
@@ -164,9 +162,7 @@ function M.rotator_program(o)
   return { M.absolute(found, o.cwd, o.cwd), script }
 end
 
----------------------------------------------------------------------------
--- What the service runs
----------------------------------------------------------------------------
+-- == What the service runs ==
 
 local function int(n)
   return string.format("%d", math.tointeger(n) or math.floor(n))
@@ -255,9 +251,7 @@ function M.check_values(values)
   return true
 end
 
----------------------------------------------------------------------------
--- Credentials file
----------------------------------------------------------------------------
+-- == Credentials file ==
 
 --- The credentials file's content: one `DATABRICKS_CLIENT_SECRET=...` line
 -- (what `--client-secret-file` reads, and valid as an EnvironmentFile=).
@@ -281,9 +275,7 @@ function M.mask_credentials(text)
   return (text:gsub("([%w_]+)=[^\n]*", "%1=********"))
 end
 
----------------------------------------------------------------------------
--- systemd
----------------------------------------------------------------------------
+-- == systemd ==
 
 local C_ESCAPES = { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }
 
@@ -423,9 +415,7 @@ function M.unit_exec_start(text, home)
   return M.systemd_split(line, home)
 end
 
----------------------------------------------------------------------------
--- launchd
----------------------------------------------------------------------------
+-- == launchd ==
 
 local XML_ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }
 
@@ -509,9 +499,7 @@ function M.flag_value(argv, flag)
   return nil
 end
 
----------------------------------------------------------------------------
--- Commands
----------------------------------------------------------------------------
+-- == Commands ==
 
 local function systemctl(...)
   return { argv = { "systemctl", "--user", ... } }
@@ -583,9 +571,7 @@ function M.state_command(platform, o)
   return { "systemctl", "--user", "show", M.UNIT_NAME, "-p", M.SYSTEMD_PROPERTIES }
 end
 
----------------------------------------------------------------------------
--- State and health
----------------------------------------------------------------------------
+-- == State and health ==
 
 local function snake(name)
   return (name:gsub("(%l)(%u)", "%1_%2"):lower())
@@ -644,9 +630,7 @@ function M.health(manager, status, now)
   return #problems == 0, problems
 end
 
----------------------------------------------------------------------------
--- Shell quoting (for printing commands and running them through os.execute)
----------------------------------------------------------------------------
+-- == Shell quoting (for printing commands and running them through os.execute) ==
 
 function M.shell_quote(s)
   if s ~= "" and s:match("^[%w%._/:=,+@%-]+$") then return s end
@@ -664,9 +648,7 @@ function M.octal(mode)
   return string.format("%04o", mode)
 end
 
----------------------------------------------------------------------------
--- The system (the only impure part)
----------------------------------------------------------------------------
+-- == The system (the only impure part) ==
 
 local sys = {}
 M.sys = sys

@@ -96,6 +96,8 @@ end
 
 --- Runs a statement and returns `{columns={names}, schema={column info},
 -- rows={{...}}, statement_id=}`; values are strings or `databricks.null`.
+-- Installed as the client method `client:sql(statement, opts)`.
+-- @param client a connected client
 -- @tparam string statement SQL text; named markers `:name`
 -- @tparam[opt] table opts `parameters` (map name -> value, or list of
 -- {name,value,type}), `catalog`, `schema`, `warehouse_id`, `row_limit`,

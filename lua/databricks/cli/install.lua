@@ -58,10 +58,12 @@ Rotator options (passed to the service; paths are made absolute):
   --client-secret-file F   read the OAuth client secret from F (it is copied
                            into the credentials file)
                            (env DATABRICKS_CLIENT_ID / DATABRICKS_CLIENT_SECRET)
-  --token-store PATH       tokens stored by databricks-oauth-login (only the
-                           default location can be installed)
+  --token-store PATH       tokens stored by databricks-oauth-login (a custom
+                           path goes into the credentials file, not the unit)
   --ca-bundle PATH         CA bundle for TLS verification
                            (default: SSL_CERT_FILE or CURL_CA_BUNDLE if set)
+  --timeout SEC            seconds per HTTP attempt (default 30)
+  --retry-budget SEC       seconds of retries per call (default 60)
   --verbose                more detail in the service's log
 
 Exit status: 0 installed, 1 the verification rotation or a service command
