@@ -3,6 +3,7 @@
 -- @module databricks.cli.common
 local cjson = require "cjson.safe"
 local core = require "databricks.core"
+local args = require "databricks.cli.args"
 
 local M = {}
 
@@ -10,6 +11,31 @@ local M = {}
 function M.usage(message)
   io.stderr:write(core.redact(message), "\n")
   return 2
+end
+
+--- Parses argv for `program` and answers --help and --version. Returns the
+-- options, or nil and the exit code the command should return (0 after
+-- help/version, 2 for a usage error, already reported).
+function M.start(argv, spec, program, help)
+  local opts, err = args.parse(argv or {}, spec, program)
+  if not opts then return nil, M.usage(err) end
+  if opts.help then
+    io.stdout:write(help)
+    return nil, 0
+  end
+  if opts.version then
+    io.stdout:write(program, " ", core.VERSION, " (", core.user_agent(), ")\n")
+    return nil, 0
+  end
+  return opts
+end
+
+--- Checks --interval (1-1440 whole minutes); nil, or the usage message.
+function M.interval_error(opts, program)
+  local v = opts.interval
+  if v and (v < 1 or v > 1440 or v ~= math.floor(v)) then
+    return program .. ": --interval must be a whole number of minutes from 1 to 1440 (got " .. tostring(v) .. ")"
+  end
 end
 
 --- JSON text of a report (one line).

@@ -8,7 +8,6 @@
 -- @module databricks.cli.install
 local databricks = require "databricks"
 local core = require "databricks.core"
-local args = require "databricks.cli.args"
 local common = require "databricks.cli.common"
 local rotator_cli = require "databricks.cli.rotator"
 local Rotator = require "databricks.rotator"
@@ -348,20 +347,10 @@ end
 function M.main(argv, sys)
   argv = argv or {}
   sys = sys or service.sys
-  local opts, err = args.parse(argv, options(), PROGRAM)
-  if not opts then return common.usage(err) end
-  if opts.help then
-    io.stdout:write(M.HELP)
-    return 0
-  end
-  if opts.version then
-    io.stdout:write(PROGRAM, " ", databricks.VERSION, " (", databricks.user_agent(), ")\n")
-    return 0
-  end
-  if opts.interval and (opts.interval < 1 or opts.interval > 1440 or opts.interval ~= math.floor(opts.interval)) then
-    return common.usage(PROGRAM .. ": --interval must be a whole number of minutes from 1 to 1440 (got "
-      .. tostring(opts.interval) .. ")")
-  end
+  local opts, exit_code = common.start(argv, options(), PROGRAM, M.HELP)
+  if not opts then return exit_code end
+  local ierr = common.interval_error(opts, PROGRAM)
+  if ierr then return common.usage(ierr) end
   local env = sys.env()
   local plan, perr = make_plan(opts, argv, env, sys)
   if not plan then return common.usage(perr) end

@@ -4,7 +4,6 @@
 -- @module databricks.cli.login
 local databricks = require "databricks"
 local core = require "databricks.core"
-local args = require "databricks.cli.args"
 local common = require "databricks.cli.common"
 
 local M = {}
@@ -43,16 +42,8 @@ M.OPTIONS = {
 
 function M.main(argv, getenv)
   getenv = getenv or os.getenv
-  local opts, err = args.parse(argv or {}, M.OPTIONS, PROGRAM)
-  if not opts then return common.usage(err) end
-  if opts.help then
-    io.stdout:write(M.HELP)
-    return 0
-  end
-  if opts.version then
-    io.stdout:write(PROGRAM, " ", databricks.VERSION, "\n")
-    return 0
-  end
+  local opts, exit_code = common.start(argv or {}, M.OPTIONS, PROGRAM, M.HELP)
+  if not opts then return exit_code end
   local function env(name)
     local v = getenv(name)
     return v ~= "" and v or nil

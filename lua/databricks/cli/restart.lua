@@ -2,9 +2,7 @@
 -- rotates at once on start). Exit codes: 0 restarted, 1 the service manager
 -- failed, 2 usage error, 3 not installed.
 -- @module databricks.cli.restart
-local databricks = require "databricks"
 local core = require "databricks.core"
-local args = require "databricks.cli.args"
 local common = require "databricks.cli.common"
 local service = require "databricks.service"
 
@@ -33,16 +31,8 @@ M.OPTIONS = { platform = "string", ["dry-run"] = "flag", version = "flag", help 
 -- `service.sys` (tests).
 function M.main(argv, sys)
   sys = sys or service.sys
-  local opts, err = args.parse(argv or {}, M.OPTIONS, PROGRAM)
-  if not opts then return common.usage(err) end
-  if opts.help then
-    io.stdout:write(M.HELP)
-    return 0
-  end
-  if opts.version then
-    io.stdout:write(PROGRAM, " ", databricks.VERSION, " (", databricks.user_agent(), ")\n")
-    return 0
-  end
+  local opts, exit_code = common.start(argv or {}, M.OPTIONS, PROGRAM, M.HELP)
+  if not opts then return exit_code end
   local platform, perr = service.platform(opts.platform)
   if not platform then return common.usage(PROGRAM .. ": " .. perr) end
   local paths, herr = service.paths(sys.env())

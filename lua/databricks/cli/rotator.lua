@@ -3,8 +3,6 @@
 -- exit codes follow DESIGN.md §4: 0 done, 1 rotation failed, 2 usage or
 -- configuration error.
 -- @module databricks.cli.rotator
-local databricks = require "databricks"
-local args = require "databricks.cli.args"
 local common = require "databricks.cli.common"
 local Rotator = require "databricks.rotator"
 
@@ -116,20 +114,10 @@ end
 
 --- Runs the command line; returns the exit code.
 function M.main(argv)
-  local opts, err = args.parse(argv or {}, M.OPTIONS, PROGRAM)
-  if not opts then return common.usage(err) end
-  if opts.help then
-    io.stdout:write(M.HELP)
-    return 0
-  end
-  if opts.version then
-    io.stdout:write(PROGRAM, " ", databricks.VERSION, " (", databricks.user_agent(), ")\n")
-    return 0
-  end
-  if opts.interval and (opts.interval < 1 or opts.interval > 1440 or opts.interval ~= math.floor(opts.interval)) then
-    return common.usage(PROGRAM .. ": --interval must be a whole number of minutes from 1 to 1440 (got "
-      .. tostring(opts.interval) .. ")")
-  end
+  local opts, exit_code = common.start(argv or {}, M.OPTIONS, PROGRAM, M.HELP)
+  if not opts then return exit_code end
+  local ierr = common.interval_error(opts, PROGRAM)
+  if ierr then return common.usage(ierr) end
   local ro, uerr = M.rotator_options(opts)
   if not ro then return common.usage(uerr) end
   local rotator, rerr = Rotator.new(ro)

@@ -6,9 +6,7 @@
 -- (the status file holds none).
 -- @module databricks.cli.status
 local cjson = require "cjson.safe"
-local databricks = require "databricks"
 local core = require "databricks.core"
-local args = require "databricks.cli.args"
 local common = require "databricks.cli.common"
 local Rotator = require "databricks.rotator"
 local service = require "databricks.service"
@@ -144,16 +142,8 @@ end
 -- `service.sys` (tests).
 function M.main(argv, sys)
   sys = sys or service.sys
-  local opts, err = args.parse(argv or {}, M.OPTIONS, PROGRAM)
-  if not opts then return common.usage(err) end
-  if opts.help then
-    io.stdout:write(M.HELP)
-    return 0
-  end
-  if opts.version then
-    io.stdout:write(PROGRAM, " ", databricks.VERSION, " (", databricks.user_agent(), ")\n")
-    return 0
-  end
+  local opts, exit_code = common.start(argv or {}, M.OPTIONS, PROGRAM, M.HELP)
+  if not opts then return exit_code end
   local platform, perr = service.platform(opts.platform)
   if not platform then return common.usage(PROGRAM .. ": " .. perr) end
   local now = core.now()

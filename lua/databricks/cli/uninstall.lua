@@ -5,9 +5,7 @@
 -- service-manager command or a removal failed (the rest was still done),
 -- 2 usage error.
 -- @module databricks.cli.uninstall
-local databricks = require "databricks"
 local core = require "databricks.core"
-local args = require "databricks.cli.args"
 local common = require "databricks.cli.common"
 local service = require "databricks.service"
 
@@ -39,16 +37,8 @@ M.OPTIONS = { purge = "flag", platform = "string", ["dry-run"] = "flag", version
 -- `service.sys` (tests).
 function M.main(argv, sys)
   sys = sys or service.sys
-  local opts, err = args.parse(argv or {}, M.OPTIONS, PROGRAM)
-  if not opts then return common.usage(err) end
-  if opts.help then
-    io.stdout:write(M.HELP)
-    return 0
-  end
-  if opts.version then
-    io.stdout:write(PROGRAM, " ", databricks.VERSION, " (", databricks.user_agent(), ")\n")
-    return 0
-  end
+  local opts, exit_code = common.start(argv or {}, M.OPTIONS, PROGRAM, M.HELP)
+  if not opts then return exit_code end
   local platform, perr = service.platform(opts.platform)
   if not platform then return common.usage(PROGRAM .. ": " .. perr) end
   local paths, herr = service.paths(sys.env())
