@@ -171,6 +171,28 @@ describe("transport", function()
     assert.are.equal("protocol", err.kind)
   end)
 
+  it("lets nothing of one request leak into the next on the reused handle", function()
+    local c = client()
+    local path = "/api/2.0/sql/statements"
+    c:request("POST", path, { body = { statement = "SELECT 1", warehouse_id = sim.warehouse_id } })
+    c:request("GET", "/api/2.0/preview/scim/v2/Me")
+    c:request("PATCH", path, { body = "patched", headers = { ["X-One"] = "1" } })
+    c:request("GET", "/api/2.0/preview/scim/v2/Me")
+    c:request("DELETE", path)
+    c:request("HEAD", "/api/2.0/preview/scim/v2/Me")
+    c:request("GET", "/api/2.0/preview/scim/v2/Me")
+    local seen = {}
+    for _, r in ipairs(sim:requests()) do
+      seen[#seen + 1] = string.format("%s %s %d %s", r.method, r.path, #(r.body or ""), r.headers["x-one"] or "-")
+    end
+    assert.are.same({
+      "POST /api/2.0/sql/statements 48 -", "GET /api/2.0/preview/scim/v2/Me 0 -",
+      "PATCH /api/2.0/sql/statements 7 1", "GET /api/2.0/preview/scim/v2/Me 0 -",
+      "DELETE /api/2.0/sql/statements 0 -", "HEAD /api/2.0/preview/scim/v2/Me 0 -",
+      "GET /api/2.0/preview/scim/v2/Me 0 -",
+    }, seen)
+  end)
+
   it("reuses one connection for sequential requests (keep-alive)", function()
     local c = client()
     for _ = 1, 5 do assert(c:current_user()) end

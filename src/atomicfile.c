@@ -494,11 +494,16 @@ int dbx_af_temp_open(const char *path, dbx_buf *name, dbx_err *e)
 
 int dbx_af_write(const char *path, const void *data, size_t n, dbx_err *e)
 {
+    return dbx_af_write_ex(path, data, n, 1, e);
+}
+
+int dbx_af_write_ex(const char *path, const void *data, size_t n, int sync, dbx_err *e)
+{
     dbx_buf tmp = {0}, dir = {0};
     int fd, err, rc = -1;
     if ((fd = dbx_af_temp_open(path, &tmp, e)) < 0)
         goto done;
-    if (write_all(fd, data, n) != 0 || sync_fd(fd) != 0) {
+    if (write_all(fd, data, n) != 0 || (sync && sync_fd(fd) != 0)) {
         err = errno;
         close(fd);
         unlink(dbx_buf_str(&tmp));
@@ -516,6 +521,10 @@ int dbx_af_write(const char *path, const void *data, size_t n, dbx_err *e)
         err = errno;
         unlink(dbx_buf_str(&tmp));
         fail_errno(e, err, "replacing", path);
+        goto done;
+    }
+    if (!sync) {
+        rc = 0;
         goto done;
     }
     split_path(path, &dir);
@@ -618,9 +627,9 @@ int dbx_af_update(const char *path, const dbx_af_opts *o, dbx_af_edit_fn edit, v
         goto done;
     }
     if (action == DBX_AF_KEEP)
-        rc = dbx_af_write(target, old.data ? old.data : "", old.len, e);
+        rc = dbx_af_write_ex(target, old.data ? old.data : "", old.len, !opts.no_sync, e);
     else
-        rc = dbx_af_write(target, out.data ? out.data : "", out.len, e);
+        rc = dbx_af_write_ex(target, out.data ? out.data : "", out.len, !opts.no_sync, e);
     if (rc == 0) {
         st->written = 1;
         st->mode_fixed = (st->old_mode & 077) != 0;

@@ -42,6 +42,8 @@ typedef struct dbx_af_opts {
     double lock_timeout; /* seconds to wait for the lock; <= 0: the default */
     size_t max_size;     /* refuse to read a larger file; 0: the default */
     int fix_mode;        /* existing file with group/other bits: 1 rewrite as 0600, 0 refuse */
+    int no_sync;         /* skip the fsyncs: still atomic and private, not durable
+                            across a power cut (advisory files such as the status file) */
 } dbx_af_opts;
 
 /* What dbx_af_update found and did (filled on success and, as far as it got,
@@ -77,6 +79,8 @@ void dbx_af_state_free(dbx_af_state *st);
  * file beside it which is renamed over the target, then the folder is
  * synced. */
 int dbx_af_write(const char *path, const void *data, size_t n, dbx_err *e);
+/* The same, with the fsyncs of the file and the folder only when `sync`. */
+int dbx_af_write_ex(const char *path, const void *data, size_t n, int sync, dbx_err *e);
 
 /* ---- the pieces, for callers that compose them differently ------------- */
 

@@ -22,6 +22,10 @@ struct dbx_client {
     dbx_oauth_endpoints ep;
     int have_ep;
     dbx_token tok;
+    unsigned tok_gen;          /* bumped whenever tok changes */
+    dbx_buf auth;              /* "Bearer <tok.access>", cached (wiped on change) */
+    dbx_buf url;               /* scratch: the URL of the current call */
+    unsigned auth_gen;         /* the tok_gen auth was built for */
     double next_early_refresh; /* after a failed early refresh: not before */
 };
 
@@ -62,6 +66,7 @@ static int init_tokens(dbx_client *c, dbx_jsonenv *json, dbx_err *err)
         return 0;
     if (dbx_token_set(&c->tok, access, c->cfg.refresh_token, exp, now) != 0)
         return dbx_err_set(err, DBX_EIO, "out of memory");
+    c->tok_gen++;
     if (access && exp > 0 && exp <= now && !c->cfg.refresh_token)
         return dbx_err_set(err, DBX_EAUTH,
                            "the access_token has already expired and there is no refresh_token to renew "
@@ -101,6 +106,8 @@ void dbx_client_free(dbx_client *c)
         return;
     dbx_http_free(c->http);
     dbx_token_clear(&c->tok);
+    dbx_buf_free(&c->auth);
+    dbx_buf_free(&c->url);
     dbx_config_free(&c->cfg);
     free(c->user_agent);
     free(c);
@@ -164,6 +171,7 @@ static int notify_tokens(dbx_client *c, dbx_ctx *ctx, dbx_err *err)
 int dbx_client_set_tokens(dbx_client *c, dbx_ctx *ctx, dbx_token *t, dbx_err *err)
 {
     dbx_token_move(&c->tok, t);
+    c->tok_gen++;
     c->next_early_refresh = 0;
     return notify_tokens(c, ctx, err);
 }
@@ -220,15 +228,32 @@ ok:
     return 0;
 }
 
-int dbx_client_authorization(dbx_client *c, dbx_ctx *ctx, dbx_buf *out, dbx_err *err)
+/* The cached "Bearer <token>" of a fresh token (rebuilt when the token
+ * changed). Valid until the next call on the client. */
+static const char *authorization(dbx_client *c, dbx_ctx *ctx, dbx_err *err)
 {
     const char *tok;
     double exp;
     if (dbx_client_token(c, ctx, &tok, &exp, err) != 0)
+        return NULL;
+    if (!c->auth.len || c->auth_gen != c->tok_gen) {
+        dbx_buf_reset(&c->auth);
+        if (dbx_buf_reserve(&c->auth, strlen(tok) + 8) || dbx_buf_puts(&c->auth, "Bearer ") ||
+            dbx_buf_puts(&c->auth, tok)) {
+            dbx_err_set(err, DBX_EIO, "out of memory");
+            return NULL;
+        }
+        c->auth_gen = c->tok_gen;
+    }
+    return c->auth.data;
+}
+
+int dbx_client_authorization(dbx_client *c, dbx_ctx *ctx, dbx_buf *out, dbx_err *err)
+{
+    const char *a = authorization(c, ctx, err);
+    if (!a)
         return -1;
-    if (dbx_buf_puts(out, "Bearer ") || dbx_buf_puts(out, tok))
-        return dbx_err_set(err, DBX_EIO, "out of memory");
-    return 0;
+    return dbx_buf_puts(out, a) ? dbx_err_set(err, DBX_EIO, "out of memory") : 0;
 }
 
 static int renewable(const dbx_client *c)
@@ -241,7 +266,7 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
                     const char *content_type, const char *body, size_t body_len,
                     const char *const *headers, dbx_http_response *resp, dbx_err *err)
 {
-    dbx_buf url = {0}, auth = {0};
+    dbx_buf *url = &c->url;
     dbx_http_request req = {0};
     const char *secrets[6];
     char what[300];
@@ -249,15 +274,18 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
 
     if (!path || path[0] != '/')
         return dbx_err_set(err, DBX_ECONFIG, "request path must start with '/' (got \"%.100s\")", path ? path : "");
-    if (dbx_buf_puts(&url, c->cfg.host) || dbx_buf_puts(&url, path)) {
-        dbx_buf_free(&url);
-        return dbx_err_set(err, DBX_EIO, "out of memory");
-    }
     snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
     for (int round = 0; round < 2; round++) {
-        dbx_buf_reset(&auth);
-        if (dbx_client_authorization(c, ctx, &auth, err) != 0)
+        /* The token first: getting one may run on_tokens, which may itself
+         * call this client (and reuse the scratch URL buffer). */
+        const char *auth = authorization(c, ctx, err);
+        if (!auth)
             break;
+        dbx_buf_reset(url);
+        if (dbx_buf_puts(url, c->cfg.host) || dbx_buf_puts(url, path)) {
+            dbx_err_set(err, DBX_EIO, "out of memory");
+            break;
+        }
         {
             const char *all[] = {c->tok.access, c->tok.refresh, c->cfg.client_secret, c->cfg.token};
             size_t n = 0;
@@ -267,8 +295,8 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
             secrets[n] = NULL;
         }
         req.method = method;
-        req.url = url.data;
-        req.authorization = auth.data;
+        req.url = url->data;
+        req.authorization = auth;
         req.content_type = body ? (content_type ? content_type : "application/json") : NULL;
         req.body = body;
         req.body_len = body_len;
@@ -293,8 +321,6 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
         dbx_http_error(ctx->json, resp, what, err);
         break;
     }
-    dbx_buf_free(&url);
-    dbx_buf_free(&auth);
     return rc;
 }
 

@@ -1,9 +1,12 @@
 /* http.c — libcurl transport with retries (see http.h).
  *
- * The easy handle is reset (curl_easy_reset keeps live connections, the TLS
- * session cache and the DNS cache) and fully configured for every request,
- * so no option from one call leaks into the next. Redirects are never
- * followed: an Authorization header must not travel to another host. */
+ * The easy handle keeps live connections and the TLS session cache between
+ * calls. Options that never change are set once when the handle is made;
+ * each request sets its URL, headers, timeout and method, and undoes what a
+ * previous body-carrying request set (CUSTOMREQUEST, POSTFIELDS), so no
+ * option of one call leaks into the next. The header list is rebuilt only
+ * when its inputs change. Redirects are never followed: an Authorization
+ * header must not travel to another host. */
 #include "http.h"
 
 #include <ctype.h>
@@ -21,20 +24,57 @@
 #include "sys.h"
 #include "timeutil.h"
 
+/* Per-transfer state reachable from libcurl callbacks. */
+typedef struct transfer {
+    dbx_http_response *resp;
+    int too_large;
+} transfer;
+
 struct dbx_http {
     CURL *curl;
     dbx_http_config cfg;
     char *ca_file;
     char *user_agent;
     uint64_t rng;
+    transfer xfer;              /* what the callbacks fill, for the current request */
+    struct curl_slist *headers; /* the last request's header list, reused while its
+                                   inputs (below) are the same */
+    dbx_buf headers_auth;       /* Authorization value it holds (a token: wiped) */
+    char *headers_ctype;        /* Content-Type it holds, or NULL */
+    int headers_reusable;       /* it has no extra headers (those are rebuilt every time) */
+    int posted;                 /* the last request set POSTFIELDS / CUSTOMREQUEST */
     char errbuf[CURL_ERROR_SIZE];
 };
 
-/* Per-transfer state reachable from libcurl callbacks. */
-typedef struct transfer {
-    dbx_http_response *resp;
-    int too_large;
-} transfer;
+static size_t on_body(char *p, size_t size, size_t n, void *ud);
+static size_t on_header(char *p, size_t size, size_t n, void *ud);
+static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d);
+
+/* The options that never change for a handle are set once, here; a
+ * request only sets what is its own (URL, headers, timeout, method). */
+static void configure(dbx_http *h)
+{
+    CURL *c = h->curl;
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->cfg.ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->cfg.ca_file);
+    if (h->cfg.user_agent)
+        curl_easy_setopt(c, CURLOPT_USERAGENT, h->cfg.user_agent);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->cfg.connect_timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->cfg.max_body);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &h->xfer);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h->xfer);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+}
 
 static char *dup_or_null(const char *s)
 {
@@ -73,8 +113,11 @@ dbx_http *dbx_http_new(const dbx_http_config *cfg, dbx_err *err)
     }
     if (RAND_bytes((unsigned char *)&h->rng, sizeof h->rng) != 1 || h->rng == 0)
         h->rng = (uint64_t)(dbx_monotonic() * 1e9) | 1;
+    configure(h);
     return h;
 }
+
+static void wipe_slist(struct curl_slist *list);
 
 void dbx_http_free(dbx_http *h)
 {
@@ -82,6 +125,9 @@ void dbx_http_free(dbx_http *h)
         return;
     if (h->curl)
         curl_easy_cleanup(h->curl);
+    wipe_slist(h->headers);
+    dbx_buf_free(&h->headers_auth);
+    free(h->headers_ctype);
     free(h->ca_file);
     free(h->user_agent);
     free(h);
@@ -178,6 +224,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
             dbx_redact(r->request_id);
         } else if (nlen == 12 && strncasecmp(p, "content-type", 12) == 0) {
             copy_value(r->content_type, sizeof r->content_type, v, vlen);
+        } else if (nlen == 14 && strncasecmp(p, "content-length", 14) == 0) {
+            /* Room for the whole body at once: no doubling-and-wiping as it
+             * arrives. An absurd length is left to the size cap. */
+            char tmp[32], *end;
+            unsigned long long clen;
+            copy_value(tmp, sizeof tmp, v, vlen);
+            clen = strtoull(tmp, &end, 10);
+            if (*tmp && !*end && clen > 0 && (!r->body.limit || clen <= r->body.limit))
+                (void)dbx_buf_reserve(&r->body, (size_t)clen);
         } else if (nlen == 11 && strncasecmp(p, "retry-after", 11) == 0) {
             char tmp[64];
             copy_value(tmp, sizeof tmp, v, vlen);
@@ -245,6 +300,42 @@ static void wipe_slist(struct curl_slist *list)
     curl_slist_free_all(list);
 }
 
+/* Can the last header list serve this request? Only when it was built
+ * from the same Authorization and Content-Type and neither has extra
+ * headers (those change from call to call). */
+static int headers_match(const dbx_http *h, const dbx_http_request *req)
+{
+    const char *auth = req->authorization ? req->authorization : "";
+    size_t alen = strlen(auth);
+    if (!h->headers || !h->headers_reusable || (req->headers && *req->headers))
+        return 0;
+    if (alen != h->headers_auth.len || memcmp(auth, dbx_buf_str(&h->headers_auth), alen) != 0)
+        return 0;
+    if (!req->content_type != !h->headers_ctype)
+        return 0;
+    return !req->content_type || strcmp(req->content_type, h->headers_ctype) == 0;
+}
+
+/* Builds the header list for `req` and remembers its inputs. */
+static int rebuild_headers(dbx_http *h, const dbx_http_request *req)
+{
+    int failed = 0;
+    wipe_slist(h->headers);
+    dbx_buf_reset(&h->headers_auth);
+    free(h->headers_ctype);
+    h->headers_ctype = NULL;
+    h->headers = build_headers(req, &failed);
+    h->headers_reusable = !(req->headers && *req->headers);
+    if (failed || (req->authorization && dbx_buf_puts(&h->headers_auth, req->authorization)) ||
+        (req->content_type && !(h->headers_ctype = strdup(req->content_type)))) {
+        wipe_slist(h->headers);
+        h->headers = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+
 /* Strips the query from a URL for messages (queries never hold anything the
  * user needs to see in an error, and might hold something sensitive). */
 static void url_for_message(const char *url, char *out, size_t n)
@@ -263,59 +354,48 @@ static attempt_result attempt(dbx_http *h, const dbx_http_request *req, dbx_http
                               double timeout, dbx_err *err)
 {
     CURL *c = h->curl;
-    transfer t = {resp, 0};
-    struct curl_slist *headers;
+    transfer *t = &h->xfer;
     CURLcode rc;
-    int failed;
     char where[512];
 
     response_reset(resp);
     resp->body.limit = h->cfg.max_body;
-    headers = build_headers(req, &failed);
-    if (failed) {
-        wipe_slist(headers);
+    /* Reuse the last header list when nothing it is made of changed (the
+     * common case: the same token, a GET, no extra headers). */
+    if (!headers_match(h, req) && rebuild_headers(h, req) != 0) {
         dbx_err_set(err, DBX_EIO, "out of memory building request headers");
         return ATTEMPT_FAIL;
     }
-    curl_easy_reset(c);
+    t->resp = resp;
+    t->too_large = 0;
     h->errbuf[0] = '\0';
     curl_easy_setopt(c, CURLOPT_URL, req->url);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (h->cfg.ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, h->cfg.ca_file);
-    if (h->cfg.user_agent)
-        curl_easy_setopt(c, CURLOPT_USERAGENT, h->cfg.user_agent);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->cfg.connect_timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->cfg.max_body);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    if (h->posted) {
+        /* Undo what a body-carrying request set, so it cannot leak into
+         * this one. */
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+        h->posted = 0;
+    }
     if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
         if (strcmp(req->method, "POST") != 0)
             curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
         curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        h->posted = 1;
     }
 
     rc = curl_easy_perform(c);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    wipe_slist(headers);
+    t->resp = NULL;
     resp->attempts++;
     url_for_message(req->url, where, sizeof where);
 
@@ -328,7 +408,7 @@ static attempt_result attempt(dbx_http *h, const dbx_http_request *req, dbx_http
     switch (rc) {
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
-        if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+        if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
             dbx_err_set(err, DBX_EPROTOCOL,
                         "%s %s: response larger than the %zu-byte limit; the server sent more than "
                         "this connector accepts",

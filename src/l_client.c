@@ -401,11 +401,12 @@ static int collect_headers(lua_State *L, int opts, const char ***out, const char
     int t, n = 0;
     const char **list;
     *out = NULL;
-    lua_newtable(L); /* anchor */
     if (lua_getfield(L, opts, "headers") == LUA_TNIL) {
         lua_pop(L, 1);
         return 0;
     }
+    lua_newtable(L); /* anchor for the lines built below */
+    lua_insert(L, -2);
     t = lua_gettop(L);
     if (!lua_istable(L, t))
         luaL_error(L, "request: opts.headers must be a table");
@@ -442,10 +443,12 @@ static int collect_headers(lua_State *L, int opts, const char ***out, const char
     return 0;
 }
 
+#define RESPONSE_MT "databricks.response"
+
 /* Pushes the response headers as a table of lower-case name -> value. */
-static void push_response_headers(lua_State *L, const dbx_buf *raw)
+static void push_response_headers(lua_State *L, const char *p, size_t n)
 {
-    const char *p = dbx_buf_str(raw), *end = p + raw->len;
+    const char *end = p + n;
     lua_newtable(L);
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p)), *colon;
@@ -469,20 +472,22 @@ static void push_response_headers(lua_State *L, const dbx_buf *raw)
     }
 }
 
-/***
- * Calls the workspace REST API with the client's token and User-Agent.
- * Retries 429/503/502/504 and network errors within the retry budget; a
- * non-2xx answer is an error (`auth` for 401/403, else `http`) carrying the
- * server's `error_code` and `message`.
- * @function Client:request
- * @tparam string method upper-case, e.g. "GET", "POST"
- * @tparam string path beginning with "/", e.g. "/api/2.0/clusters/list"
- * @tparam[opt] table opts `query` (table, encoded and sorted), `body` (table:
- * sent as JSON; string: sent as is), `headers` (name -> value; not
- * Authorization or User-Agent)
- * @return the decoded JSON (or the raw body string) and `{status=, headers=, request_id=}`;
- * or nil and an error
- */
+/* __index of the response metadata: `headers` is decoded from
+ * `raw_headers` on first use (most callers never look), then kept. */
+static int response_index(lua_State *L)
+{
+    size_t n;
+    const char *raw;
+    if (lua_type(L, 2) != LUA_TSTRING || strcmp(lua_tostring(L, 2), "headers") != 0)
+        return 0;
+    lua_getfield(L, 1, "raw_headers");
+    raw = lua_tolstring(L, -1, &n);
+    push_response_headers(L, raw ? raw : "", raw ? n : 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, 1, "headers");
+    return 1;
+}
+
 static int l_request(lua_State *L)
 {
     lclient *u = check_client(L);
@@ -497,23 +502,20 @@ static int l_request(lua_State *L)
     int opts, rc;
 
     lua_settop(L, 4);
-    if (lua_isnil(L, 4)) {
-        lua_newtable(L);
-        lua_replace(L, 4);
-    }
-    luaL_checktype(L, 4, LUA_TTABLE);
-    opts = 4;
+    opts = lua_isnil(L, 4) ? 0 : 4;
+    if (opts)
+        luaL_checktype(L, 4, LUA_TTABLE);
     dbx_err_clear(&err);
     for (const char *m = method; *m; m++)
         if (*m < 'A' || *m > 'Z')
             return dbx_l_failf(L, DBX_ECONFIG, "request: method \"%s\" must be upper-case letters (GET, POST, ...)", method);
-    if (dbx_buf_puts(&full, path) || append_query(L, opts, &full, &err) != 0) {
+    if (dbx_buf_puts(&full, path) || (opts && append_query(L, opts, &full, &err) != 0)) {
         dbx_buf_free(&full);
         if (!err.kind)
             dbx_err_set(&err, DBX_EIO, "out of memory");
         return dbx_l_fail(L, &err);
     }
-    switch (lua_getfield(L, opts, "body")) {
+    switch (opts ? lua_getfield(L, opts, "body") : (lua_pushnil(L), LUA_TNIL)) {
     case LUA_TNIL:
         break;
     case LUA_TSTRING:
@@ -531,7 +533,7 @@ static int l_request(lua_State *L)
         dbx_buf_free(&full);
         return luaL_error(L, "request: opts.body must be a table (sent as JSON) or a string");
     }
-    if (collect_headers(L, opts, &headers, &content_type, &err) != 0) {
+    if (opts && collect_headers(L, opts, &headers, &content_type, &err) != 0) {
         dbx_buf_free(&full);
         return dbx_l_fail(L, &err);
     }
@@ -544,13 +546,17 @@ static int l_request(lua_State *L)
         dbx_http_response_free(&resp);
         return dbx_l_fail(L, &err);
     }
-    if (resp.body.len == 0 || dbx_l_json_decode_push(L, resp.body.data, resp.body.len) != 0)
+    /* JSON is decoded when the server says it is JSON (or says nothing);
+     * anything else comes back as the raw string. */
+    if (resp.body.len == 0 || !(resp.content_type[0] == '\0' || strstr(resp.content_type, "json")) ||
+        dbx_l_json_decode_push(L, resp.body.data, resp.body.len) != 0)
         lua_pushlstring(L, dbx_buf_str(&resp.body), resp.body.len);
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     lua_pushinteger(L, resp.status);
     lua_setfield(L, -2, "status");
-    push_response_headers(L, &resp.headers);
-    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, dbx_buf_str(&resp.headers), resp.headers.len);
+    lua_setfield(L, -2, "raw_headers");
+    luaL_setmetatable(L, RESPONSE_MT);
     if (resp.request_id[0]) {
         lua_pushstring(L, resp.request_id);
         lua_setfield(L, -2, "request_id");
@@ -821,6 +827,10 @@ void dbx_l_open_client(lua_State *L)
         {"config_keys", l_config_keys},
         {NULL, NULL},
     };
+    luaL_newmetatable(L, RESPONSE_MT);
+    lua_pushcfunction(L, response_index);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
     luaL_newmetatable(L, CLIENT_MT);
     luaL_setfuncs(L, meta, 0);
     luaL_newlib(L, methods);

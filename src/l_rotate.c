@@ -144,7 +144,8 @@ static int replace_edit(void *p, const char *old, size_t n, int existed, dbx_buf
     return dbx_buf_append(out, w->data, w->n) ? dbx_err_set(err, DBX_EIO, "out of memory") : DBX_AF_WRITE;
 }
 
-/* core.write_private(path, data): atomic, locked, 0600, folders 0700. */
+/* core.write_private(path, data[, {durable = false}]): atomic, locked,
+ * 0600, folders 0700; durable (fsync'ed) unless told otherwise. */
 static int l_write_private(lua_State *L)
 {
     whole w;
@@ -155,6 +156,8 @@ static int l_write_private(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     w.data = luaL_checklstring(L, 2, &w.n);
     o.fix_mode = 1;
+    if (lua_istable(L, 3))
+        o.no_sync = !dbx_l_optboolean(L, 3, "durable", 1);
     dbx_err_clear(&err);
     rc = dbx_af_update(path, &o, replace_edit, &w, &st, &err);
     dbx_af_state_free(&st);

@@ -412,7 +412,7 @@ int dbx_pgpass_update(const char *path, const dbx_pgpass_entry *e, double lock_t
                       dbx_pgpass_report *r, dbx_err *err)
 {
     dbx_pgpass_entry ok;
-    dbx_af_opts opts = {lock_timeout, 0, 1};
+    dbx_af_opts opts = {lock_timeout, 0, 1, 0};
     dbx_buf def = {0};
     edit_ctx ctx = {&ok, &r->edit};
     char port[8];

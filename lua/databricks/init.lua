@@ -8,7 +8,6 @@
 -- `error_code`, `request_id`, `retry_after`; `tostring(err)` is one line.
 -- @module databricks
 local core = require "databricks.core"
-local config = require "databricks.config"
 
 local M = {}
 
@@ -57,12 +56,12 @@ M.normalize_host = core.normalize_host
 --- A connect() config from the unified-auth environment variables; see
 -- `databricks.config.from_env`.
 -- @function config_from_env
-M.config_from_env = config.from_env
+function M.config_from_env(...) return require("databricks.config").from_env(...) end
 
 --- A connect() config from a profile of `~/.databrickscfg`; see
 -- `databricks.config.from_profile`.
 -- @function config_from_profile
-M.config_from_profile = config.from_profile
+function M.config_from_profile(...) return require("databricks.config").from_profile(...) end
 
 --- Connects to a workspace. See the README's configuration reference for
 -- every key. Validates the whole config before any network call; with
@@ -162,7 +161,11 @@ function Client:spark_connect_url()
     message = "spark_connect_url needs cluster_id (or a cluster http_path) or serverless_compute_id in connect" }
 end
 
-require("databricks.sql").install(Client)
+--- Runs SQL on the Statement Execution API; see `databricks.sql.sql`
+-- (loaded on first use).
+function Client:sql(...)
+  return require("databricks.sql").sql(self, ...)
+end
 
 --- The `.pgpass` writer and reader (`update`, `lookup`, `escape`); see
 -- `databricks.pgpass`.

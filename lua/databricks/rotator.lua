@@ -125,7 +125,9 @@ function Rotator:_write_status(fields)
   self.status.pid = core.getpid()
   self.status.pgpass_file = self.status.pgpass_file or self.opts.pgpass_file
   local doc = cjson.encode(self.status)
-  local ok, err = core.write_private(self.status_file, doc .. "\n")
+  -- Atomic and private, but not fsync'ed: the status file is advisory, and
+  -- the durable write that matters is the one of .pgpass.
+  local ok, err = core.write_private(self.status_file, doc .. "\n", { durable = false })
   if not ok then self.log:warn("cannot write the status file: %s", err.message) end
 end
 

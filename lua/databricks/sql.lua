@@ -146,9 +146,4 @@ function M.sql(client, statement, opts)
   return fetch_all(client, resp)
 end
 
---- Adds `sql` to the client methods.
-function M.install(methods)
-  methods.sql = M.sql
-end
-
 return M

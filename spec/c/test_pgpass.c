@@ -163,7 +163,7 @@ static void test_crash_leftover(void)
 static void test_lock_held(void)
 {
     char path[8192];
-    dbx_af_opts o = {0.3, 0, 0};
+    dbx_af_opts o = {0.3, 0, 0, 0};
     dbx_af_state st = {0};
     dbx_err e;
     int ready[2], release[2], status;
