@@ -15,8 +15,9 @@ for g in "${groups[@]}"; do
     build) pkgs+=(cmake make gcc pkg-config lua5.4 liblua5.4-dev lua-cjson
                   libcurl4-openssl-dev libssl-dev) ;;
     test)  pkgs+=(lua-busted lua-check luarocks lua-socket lua-sec postgresql
-                  openssl curl ca-certificates procps psmisc python3 systemd) ;;
-    bench) pkgs+=(nginx-light curl hyperfine valgrind) ;;
+                  openssl curl ca-certificates procps psmisc python3 systemd
+                  nginx-light valgrind lua-ldoc) ;;
+    bench) pkgs+=(nginx-light curl valgrind) ;;
     fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     docs)  pkgs+=(lua-ldoc) ;;
     asan)  pkgs+=(clang libclang-rt-14-dev valgrind) ;;

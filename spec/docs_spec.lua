@@ -1,0 +1,17 @@
+-- `make docs`: the LDoc API reference builds without a single warning, so a
+-- doc comment that no longer matches its function fails the suite.
+local h = require "support.helpers"
+
+describe("API reference (make docs)", function()
+  it("builds with LDoc and no warnings, covering the C client methods", function()
+    local r = h.run({ h.root .. "/docs/build.sh" }, { cwd = h.root, env = { DOCS_STRICT = "1" }, timeout = 120 })
+    assert.are.equal(0, r.code, r.stdout .. r.stderr)
+    local index = h.read_file(h.root .. "/docs/api/index.html")
+    assert.is_string(index)
+    assert.matches("databricks%.rotator", index)
+    local client = h.read_file(h.root .. "/docs/api/modules/databricks.client.html")
+    assert.is_string(client, "the C binding's LDoc comments produced no page")
+    assert.matches("validate_connection", client)
+    assert.matches("database_credential", client)
+  end)
+end)
