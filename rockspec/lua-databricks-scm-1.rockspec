@@ -30,7 +30,13 @@ external_dependencies = {
 build = {
   type = "builtin",
   modules = {
+    -- The module Lua opens: it loads databricks.core_impl with lazy symbol
+    -- binding (see src/loader/core_loader.c).
     ["databricks.core"] = {
+      sources = { "src/loader/core_loader.c" },
+      libraries = { "dl" },
+    },
+    ["databricks.core_impl"] = {
       sources = {
         "src/atomicfile.c",
         "src/base64url.c",

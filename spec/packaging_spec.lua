@@ -24,11 +24,12 @@ describe("rockspecs", function()
     describe(path, function()
       local spec = load_rockspec(path)
 
-      it("builds every src/*.c into databricks.core", function()
+      it("builds every src/*.c into databricks.core_impl, and the loader into databricks.core", function()
         local listed = {}
-        for _, s in ipairs(spec.build.modules["databricks.core"].sources) do listed[#listed + 1] = s end
+        for _, s in ipairs(spec.build.modules["databricks.core_impl"].sources) do listed[#listed + 1] = s end
         table.sort(listed)
         assert.are.same(ls("src/*.c"), listed)
+        assert.are.same({ "src/loader/core_loader.c" }, spec.build.modules["databricks.core"].sources)
       end)
 
       it("installs every Lua module under lua/", function()
@@ -88,6 +89,7 @@ describe("luarocks make", function()
                       "rockspec/lua-databricks-scm-1.rockspec" }, { cwd = copy, timeout = 300 })
     assert.are.equal(0, r.code, r.stdout .. r.stderr)
     assert.is_true(h.exists(tree .. "/lib/lua/5.4/databricks/core.so"))
+    assert.is_true(h.exists(tree .. "/lib/lua/5.4/databricks/core_impl.so"))
     local v = h.run({ tree .. "/bin/databricks-oauth-rotator", "--version" }, { cwd = "/" })
     assert.are.equal(0, v.code, v.stderr)
     assert.matches("^databricks%-oauth%-rotator 0%.1%.0", v.stdout)

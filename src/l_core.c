@@ -20,7 +20,9 @@
 #include "useragent.h"
 #include "version.h"
 
-int luaopen_databricks_core(lua_State *L);
+/* Called by the loader (src/loader/core_loader.c), which is what Lua
+ * opens as databricks.core. */
+int luaopen_databricks_core_impl(lua_State *L);
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
@@ -244,7 +246,7 @@ void dbx_l_open_core(lua_State *L)
     lua_setfield(L, -2, "VERSION");
 }
 
-int luaopen_databricks_core(lua_State *L)
+int luaopen_databricks_core_impl(lua_State *L)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK)

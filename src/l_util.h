@@ -39,7 +39,7 @@ int dbx_l_json_encode_push(lua_State *L, int idx);
 const char *dbx_l_user_agent(lua_State *L);
 
 /* Registration of each binding area into the module table at the top of the
- * stack (called once from luaopen_databricks_core). */
+ * stack (called once from luaopen_databricks_core_impl). */
 void dbx_l_open_core(lua_State *L);
 void dbx_l_open_pgpass(lua_State *L);
 void dbx_l_open_client(lua_State *L);
