@@ -23,7 +23,7 @@ build:
 	@cmake --build $(BUILD) -j2 -- --no-print-directory
 
 deps:
-	@spec/support/deps.sh build test
+	@spec/support/deps.sh build test fuzz
 
 test: deps build example-host
 	@spec/support/run.sh
@@ -34,7 +34,8 @@ lint:
 demo: deps build
 	@lua5.4 examples/demo.lua
 
-check-asan: deps
+check-asan: deps example-host
+	@spec/support/deps.sh asan
 	@spec/support/check_asan.sh
 
 valgrind: deps build
@@ -44,7 +45,8 @@ bench: deps build
 	@bench/run.sh
 
 FUZZ_SECONDS ?= 60
-fuzz: deps
+fuzz:
+	@spec/support/deps.sh build fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 TORTURE_KILLS ?= 1000

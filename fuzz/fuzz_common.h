@@ -1,8 +1,13 @@
 /* fuzz_common.h — what every libFuzzer driver in fuzz/ shares: the CHECK
  * macro (a violated invariant aborts, which libFuzzer and the corpus replay
- * both report), NUL-terminated and exact-size copies of the input (heap
- * blocks of exactly the input's size, so AddressSanitizer sees a read one byte
- * past the end), and the JSON environment of the drivers that reach lua-cjson.
+ * both report), NUL-terminated and exact-size copies of the input, and the
+ * JSON environment of the drivers that reach lua-cjson.
+ *
+ * Exact-size copies end where the input ends, so a read one byte past it is
+ * caught: under AddressSanitizer they are heap blocks of exactly that size;
+ * without it (the corpus replay in the normal gcc build, and under valgrind,
+ * whose memcmp stops at the first difference) they are placed right before
+ * an inaccessible guard page, so such a read crashes the replay.
  *
  * The JSON environment is what the binding hands the core: a lua_State
  * (dbx_jsonenv is one in disguise, see json.h) with the standard libraries
@@ -19,6 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FUZZ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_ASAN 1
+#endif
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,8 +66,9 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t n)
     return s;
 }
 
-/* A copy of exactly n bytes, no terminator (malloc(0) is avoided: one
- * unreadable byte would not be "exactly n"). */
+#ifdef FUZZ_ASAN
+/* A copy of exactly n bytes, no terminator (malloc(0) is avoided: it may
+ * return NULL). Free with fuzz_free_exact. */
 static inline char *fuzz_exact(const uint8_t *data, size_t n)
 {
     char *s = malloc(n ? n : 1);
@@ -61,6 +77,37 @@ static inline char *fuzz_exact(const uint8_t *data, size_t n)
         memcpy(s, data, n);
     return s;
 }
+
+static inline void fuzz_free_exact(char *s, size_t n)
+{
+    (void)n;
+    free(s);
+}
+#else
+static inline size_t fuzz_page(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
+
+/* n bytes that end exactly at an inaccessible guard page. */
+static inline char *fuzz_exact(const uint8_t *data, size_t n)
+{
+    size_t page = fuzz_page(), span = (n + page - 1) / page * page;
+    char *base = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(base != MAP_FAILED);
+    CHECK(mprotect(base + span, page, PROT_NONE) == 0);
+    if (n)
+        memcpy(base + span - n, data, n);
+    return base + span - n;
+}
+
+static inline void fuzz_free_exact(char *s, size_t n)
+{
+    size_t page = fuzz_page(), span = (n + page - 1) / page * page;
+    CHECK(munmap(s + n - span, span + page) == 0);
+}
+#endif
 
 /* Splits off the first `k` bytes as a header; *rest and *rest_n get the others. */
 static inline size_t fuzz_take(const uint8_t *data, size_t size, size_t k, const uint8_t **rest,
@@ -109,10 +156,14 @@ static inline dbx_jsonenv *fuzz_jsonenv(void)
     return (dbx_jsonenv *)fuzz_L;
 }
 
-/* Called after each input: the stack is balanced again. */
+/* Called after each input: the stack is balanced again. A full collection
+ * frees what the input allocated, so libFuzzer's leak check (which runs
+ * LeakSanitizer whenever an input's mallocs and frees do not balance) is not
+ * set off by garbage the collector had not reached yet. */
 static inline void fuzz_json_done(void)
 {
     CHECK(lua_gettop(fuzz_L) == 0);
+    lua_gc(fuzz_L, LUA_GCCOLLECT, 0);
 }
 #endif
 

@@ -82,6 +82,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (err.kind == DBX_ECONFIG)
             CHECK(strstr(err.message, "line ") != NULL);
     }
-    free(text);
+    fuzz_free_exact(text, n);
     return 0;
 }

@@ -57,7 +57,7 @@ static void check_decode(const uint8_t *data, size_t n)
     if (dbx_b64url_decode(&dec, s, n) == 0)
         CHECK(dec.len == chars * 6 / 8);
     dbx_buf_free(&dec);
-    free(s);
+    fuzz_free_exact(s, n);
 }
 
 static void check_claims_ok(const dbx_claims *c)

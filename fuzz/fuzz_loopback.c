@@ -103,7 +103,7 @@ static void check_roundtrip(const uint8_t *data, size_t n, const char *path)
         CHECK(rc == -1);
     }
     check_fields(cb);
-    free(exact);
+    fuzz_free_exact(exact, req.len);
     free(cb);
     dbx_buf_free(&req);
 }
@@ -142,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_take(data, size, 1, &rest, &n);
     req = fuzz_exact(rest, n);
     check_request(req, n, path);
-    free(req);
+    fuzz_free_exact(req, n);
     check_roundtrip(rest, n < 3000 ? n : 3000, path);
     uri = fuzz_cstr(rest, n);
     check_redirect(uri);

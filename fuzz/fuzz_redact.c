@@ -13,7 +13,8 @@
  *    not change (idempotent: what was redacted stays redacted, and a marker
  *    is never mistaken for a secret);
  *  - no known secret made of base64url characters ([A-Za-z0-9_-], the shape
- *    of every token and client secret) survives dbx_redact_known;
+ *    of every token and client secret) survives dbx_redact_known, unless it
+ *    is a piece of the marker "[REDACTED]" itself;
  *  - the marker itself and text without secrets are left alone.
  *
  * Run: fuzz/run.sh redact. Replayed by spec/c/fuzz_redact_corpus.c. */
@@ -62,8 +63,10 @@ static void check_known(const char *text, const char *const *secrets)
     memcpy(s, text, n + 1);
     dbx_redact_known(s, secrets);
     CHECK(strlen(s) <= n);
+    /* A secret that is part of the marker ("REDACTED") is found again in
+     * every marker; any other base64url secret cannot overlap one. */
     for (int i = 0; secrets[i]; i++)
-        if (strlen(secrets[i]) >= 6 && b64url_only(secrets[i]))
+        if (strlen(secrets[i]) >= 6 && b64url_only(secrets[i]) && !strstr(DBX_REDACTED, secrets[i]))
             CHECK(strstr(s, secrets[i]) == NULL);
     check_idempotent(s);
     free(s);

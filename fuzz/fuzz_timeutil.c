@@ -88,6 +88,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_rfc3339(s, size);
     check_http_date(s, size);
     check_retry_after(s, size);
-    free(s);
+    fuzz_free_exact(s, size);
     return 0;
 }

@@ -4,12 +4,14 @@
  * Both come from outside the process (a server, a program on PATH).
  *
  * The input is the JSON text (exact-size heap copy). Checked:
- *  - OAuth: 0 with a non-empty access token, obtained_at == now and a
+ *  - OAuth: 0 with a non-empty access token (and refresh token, if any)
+ *    equal byte for byte to the JSON's string, obtained_at == now and a
  *    finite expiry after now and no later than year 9999 (expires_in, else
  *    the JWT's exp, else an hour); or -1 with a terminated protocol/io error
  *    and no token left allocated;
- *  - CLI: 0 with a non-empty access token and an expiry that is 0 (unknown)
- *    or finite within years 1..9999; or -1 likewise;
+ *  - CLI: 0 with a non-empty access token equal to the JSON's and an
+ *    expiry that is 0 (unknown) or finite within years 1..9999; or -1
+ *    likewise;
  *  - the Lua stack of the JSON environment is balanced after every call.
  *
  * Run: fuzz/run.sh token. Replayed by spec/c/fuzz_token_corpus.c. */
@@ -24,6 +26,20 @@
 
 #define NOW 1795255200.0 /* 2026-11-21T10:00:00Z */
 #define MAX_T 253402300799.0
+
+/* The token is exactly the JSON's string (a "\u0000" inside must not cut
+ * it short): decoded again here and compared byte for byte. */
+static void check_same(dbx_jsonenv *env, const char *body, size_t n, const char *field, const char *got)
+{
+    dbx_json *j = dbx_json_decode(env, body, n);
+    const char *want;
+    size_t len = 0;
+    CHECK(j != NULL);
+    want = dbx_json_string(j, field, &len);
+    if (got)
+        CHECK(want && len == strlen(got) && memcmp(want, got, len) == 0);
+    dbx_json_free(j);
+}
 
 static void check_error(const dbx_err *err, const dbx_token *t)
 {
@@ -42,6 +58,8 @@ static void check_oauth(dbx_jsonenv *env, const char *body, size_t n)
         CHECK(t.obtained_at == NOW);
         CHECK(isfinite(t.expires_at) && t.expires_at > NOW && t.expires_at <= MAX_T);
         CHECK(dbx_token_check(&t, NOW) != DBX_TOKEN_NONE);
+        check_same(env, body, n, "access_token", t.access);
+        check_same(env, body, n, "refresh_token", t.refresh);
     } else {
         check_error(&err, &t);
     }
@@ -59,6 +77,7 @@ static void check_cli(dbx_jsonenv *env, const char *body, size_t n)
         CHECK(isfinite(t.expires_at) && t.expires_at >= -62135596800.0 - 2 * 86400 &&
               t.expires_at <= MAX_T + 2 * 86400);
         dbx_token_check(&t, NOW);
+        check_same(env, body, n, "access_token", t.access);
     } else {
         check_error(&err, &t);
     }
@@ -72,6 +91,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *body = fuzz_exact(data, size);
     check_oauth(env, body, size);
     check_cli(env, body, size);
-    free(body);
+    fuzz_free_exact(body, size);
     return 0;
 }

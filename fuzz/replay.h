@@ -8,7 +8,10 @@
  *
  *   build/tests/fuzz_<name>_corpus FILE_OR_DIR...   -> "N inputs ok", exit 0
  *
- * A failed check aborts (naming the check and the input); an unreadable
+ * Each input sits in a block of exactly its size; without AddressSanitizer
+ * that block ends at a guard page, so a read past the input crashes the
+ * replay even in the normal build. A failed check aborts (naming the check
+ * and the input); an unreadable
  * argument exits 2. Folders are read one level deep, dot files skipped, in
  * name order so a failure is reproducible. */
 #ifndef DBX_FUZZ_REPLAY_H
@@ -24,6 +27,7 @@ static int replay_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     unsigned char *data;
+    char *exact;
     long n;
     if (!f)
         return -1;
@@ -31,8 +35,6 @@ static int replay_file(const char *path)
         fclose(f);
         return -1;
     }
-    /* Exactly n bytes (at least 1 so malloc never returns NULL for an empty
-     * file), as libFuzzer hands them over. */
     data = malloc(n ? (size_t)n : 1);
     if (!data || fread(data, 1, (size_t)n, f) != (size_t)n) {
         free(data);
@@ -40,10 +42,14 @@ static int replay_file(const char *path)
         return -1;
     }
     fclose(f);
-    fuzz_input_name = path;
-    LLVMFuzzerTestOneInput(data, (size_t)n);
-    fuzz_input_name = NULL;
+    /* Handed over as libFuzzer does, in a block of exactly n bytes (before
+     * a guard page when there is no AddressSanitizer, see fuzz_common.h). */
+    exact = fuzz_exact(data, (size_t)n);
     free(data);
+    fuzz_input_name = path;
+    LLVMFuzzerTestOneInput((const uint8_t *)exact, (size_t)n);
+    fuzz_input_name = NULL;
+    fuzz_free_exact(exact, (size_t)n);
     return 0;
 }
 

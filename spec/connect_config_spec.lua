@@ -88,6 +88,11 @@ describe("connect config validation", function()
     rejects({ token = sim.pat, on_tokens = "f" }, "'on_tokens' must be a function")
   end)
 
+  it("rejects an expires_at that is not epoch seconds", function()
+    rejects({ auth_type = "token", access_token = "a", expires_at = 1e300 }, "expires_at must be epoch seconds")
+    rejects({ auth_type = "token", access_token = "a", expires_at = 0 / 0 }, "expires_at must be epoch seconds")
+  end)
+
   it("rejects out-of-range timeouts", function()
     rejects({ token = sim.pat, timeout = 0 }, "timeout must be between")
     rejects({ token = sim.pat, retry_timeout = -1 }, "retry_timeout must be between")

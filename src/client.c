@@ -348,7 +348,7 @@ static int copy_string(dbx_json *j, const char *key, char *out, size_t cap)
 {
     size_t n = 0;
     const char *s = dbx_json_string(j, key, &n);
-    if (!s || n == 0 || n >= cap)
+    if (!s || n == 0 || n >= cap || memchr(s, '\0', n))
         return -1;
     memcpy(out, s, n);
     out[n] = '\0';
@@ -417,9 +417,9 @@ int dbx_client_database_credential(dbx_client *c, dbx_ctx *ctx, const char *cons
     if (!when)
         when = dbx_json_string(j, endpoint ? "expiration_time" : "expire_time", &wn);
     now = dbx_now();
-    if (!token || !tn) {
+    if (!token || !tn || memchr(token, '\0', tn)) {
         dbx_json_free(j);
-        return dbx_err_set(err, DBX_EPROTOCOL, "Lakebase credential answer has no token");
+        return dbx_err_set(err, DBX_EPROTOCOL, "Lakebase credential answer has no usable token");
     }
     if (when && dbx_parse_rfc3339(when, wn, &exp) != 0) {
         dbx_json_free(j);

@@ -27,6 +27,12 @@ int dbx_cli_parse_token(dbx_jsonenv *env, const char *json, size_t len, double n
         dbx_json_free(j);
         return dbx_err_set(err, DBX_EPROTOCOL, "`databricks auth token` printed no access_token");
     }
+    /* "\u0000" in the JSON string would cut the C string short, down to ""
+     * (found by fuzz/fuzz_token.c). */
+    if (strlen(access) != an) {
+        dbx_json_free(j);
+        return dbx_err_set(err, DBX_EPROTOCOL, "`databricks auth token` printed an access_token with a NUL byte in it");
+    }
     if (expiry && dbx_parse_rfc3339(expiry, en, &exp) != 0) {
         dbx_json_free(j);
         return dbx_err_set(err, DBX_EPROTOCOL, "`databricks auth token` printed an unreadable expiry \"%.40s\"", expiry);

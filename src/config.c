@@ -137,6 +137,10 @@ static int check_credentials(const dbx_config_input *in, dbx_auth_type t, dbx_er
         return dbx_err_set(err, DBX_ECONFIG, "auth_type %s needs %s", dbx_auth_type_name(t), missing);
     if (in->expires_at != DBX_UNSET && !present(in->access_token))
         return dbx_err_set(err, DBX_ECONFIG, "expires_at is only meaningful with access_token");
+    /* Epoch seconds between 1970 and 9999; anything else is a mistake (and
+     * would not fit the integers Lua gets back). */
+    if (in->expires_at != DBX_UNSET && !(in->expires_at >= 0 && in->expires_at < 253402300800.0))
+        return dbx_err_set(err, DBX_ECONFIG, "expires_at must be epoch seconds (got %g)", in->expires_at);
     if (present(in->client_secret) && !present(in->client_id))
         return dbx_err_set(err, DBX_ECONFIG, "client_secret given without client_id");
     return 0;

@@ -12,7 +12,10 @@ static void excerpt(const char *s, size_t n, char *out, size_t cap)
     int space = 0;
     /* Skip markup so an HTML error page shows its text, not its tags. */
     int in_tag = 0;
-    for (size_t i = 0; i < n && j + 4 < cap; i++) {
+    /* One step writes up to 2 bytes (a space and the byte); "..." and the
+     * NUL must still fit after it. "j + 4 < cap" let the NUL land one byte
+     * past the end (found by fuzz/fuzz_httperr.c). */
+    for (size_t i = 0; i < n && j + 6 <= cap; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '<') {
             in_tag = 1;
@@ -33,7 +36,7 @@ static void excerpt(const char *s, size_t n, char *out, size_t cap)
         space = 0;
         out[j++] = (char)c;
     }
-    if (j + 4 >= cap)
+    if (j + 6 > cap)
         memcpy(out + j, "...", 3), j += 3;
     out[j] = '\0';
 }

@@ -116,7 +116,9 @@ int dbx_callback_parse(const char *req, size_t n, const char *path, dbx_callback
     tend = memchr(target, ' ', (size_t)(line_end - target));
     if (!tend || tend == target)
         return -1;
-    if (tend + 5 > end || memcmp(tend + 1, "HTTP/", 5) != 0)
+    /* " HTTP/" is 6 bytes from tend (found by fuzz/fuzz_loopback.c: "+ 5"
+     * let memcmp read one byte past the request). */
+    if (end - tend < 6 || memcmp(tend + 1, "HTTP/", 5) != 0)
         return -1;
     q = memchr(target, '?', (size_t)(tend - target));
     if ((size_t)((q ? q : tend) - target) != plen || memcmp(target, path, plen) != 0)

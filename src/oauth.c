@@ -71,18 +71,24 @@ int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double
 {
     dbx_json *j = dbx_json_decode(env, body, len);
     const char *access, *refresh, *type, *s;
-    size_t n;
+    size_t n, an = 0, rn = 0;
     double expires_in = -1, exp = 0;
     dbx_err ignored;
     int rc;
     if (!j)
         return dbx_err_set(err, DBX_EPROTOCOL, "token endpoint answered with something that is not a JSON object");
-    access = dbx_json_string(j, "access_token", &n);
-    refresh = dbx_json_string(j, "refresh_token", &n);
+    access = dbx_json_string(j, "access_token", &an);
+    refresh = dbx_json_string(j, "refresh_token", &rn);
     type = dbx_json_string(j, "token_type", &n);
     if (!access || !*access) {
         dbx_json_free(j);
         return dbx_err_set(err, DBX_EPROTOCOL, "token endpoint answer has no access_token");
+    }
+    /* A JSON string may hold "\u0000": as a C string the token would be
+     * silently cut short (found by fuzz/fuzz_token.c). */
+    if (strlen(access) != an || (refresh && strlen(refresh) != rn)) {
+        dbx_json_free(j);
+        return dbx_err_set(err, DBX_EPROTOCOL, "token endpoint answer has a token with a NUL byte in it");
     }
     if (type && strcasecmp(type, "Bearer") != 0) {
         dbx_json_free(j);

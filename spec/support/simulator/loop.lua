@@ -97,7 +97,15 @@ function Stream:send(data, i, j)
       i = last + 1
     else
       if partial and partial >= i then i = partial + 1 end
-      if i <= j and not wait(self.sock, err) then return nil, err end
+      if i <= j and not wait(self.sock, err) then
+        -- The peer is gone. Never write to this TLS connection again:
+        -- Debian's lua-sec 1.2 with OpenSSL 3 can spin forever inside
+        -- send() after a failed write (lunarmodules/luasec#172, fixed in
+        -- 1.3), which would freeze the whole simulator. Drop the socket
+        -- without another TLS call.
+        self:reset()
+        return nil, err
+      end
     end
   end
   return true
