@@ -13,6 +13,8 @@ local ROWS = {
   "client:token() (cached)",
   "client:request() sequential",
   "client:request() raw body",
+  "client:request(): instructions",
+  "rotation --once: instructions",
   ".pgpass update, 10 entries",
   ".pgpass update, 1,000 entries",
   ".pgpass update, 10,000 entries",

@@ -272,9 +272,9 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
     char what[300];
     int rc = -1;
 
+    resp->status = 0; /* nothing from an earlier call on the same response */
     if (!path || path[0] != '/')
         return dbx_err_set(err, DBX_ECONFIG, "request path must start with '/' (got \"%.100s\")", path ? path : "");
-    snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
     for (int round = 0; round < 2; round++) {
         /* The token first: getting one may run on_tokens, which may itself
          * call this client (and reuse the scratch URL buffer). */
@@ -302,9 +302,8 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
         req.body_len = body_len;
         req.headers = headers;
         req.secrets = secrets;
-        dbx_http_response_free(resp);
-        dbx_http_response_init(resp);
         if (dbx_http_send(c->http, &req, resp, err) != 0) {
+            snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
             dbx_err_context(err, "%s", what);
             break;
         }
@@ -318,6 +317,7 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
             c->next_early_refresh = 0;
             continue;
         }
+        snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
         dbx_http_error(ctx->json, resp, what, err);
         break;
     }

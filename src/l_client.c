@@ -32,7 +32,17 @@ The client returned by `databricks.connect`: the methods implemented in C.
 
 typedef struct lclient {
     dbx_client *c;
+    /* Scratch for request(): the path and the response are reused from call
+     * to call (no allocation per request); `busy` while in use, so a call
+     * made from inside one (an on_tokens callback) gets its own. */
+    dbx_buf path;
+    dbx_http_response resp;
+    int busy;
 } lclient;
+
+/* Scratch buffers larger than this are released after the call instead of
+ * kept (one huge answer must not pin its memory). */
+#define SCRATCH_KEEP (1 << 20)
 
 /* Per-call context: the Lua state and the stack index of the client. */
 typedef struct lctx {
@@ -228,7 +238,8 @@ static int l_connect(lua_State *L)
         return dbx_l_fail(L, &err);
 
     u = lua_newuserdatauv(L, sizeof *u, 1);
-    u->c = NULL;
+    memset(u, 0, sizeof *u);
+    dbx_http_response_init(&u->resp);
     luaL_setmetatable(L, CLIENT_MT);
     self = lua_gettop(L);
     lua_createtable(L, 0, 2);
@@ -277,6 +288,8 @@ static int l_close(lua_State *L)
     lclient *u = luaL_checkudata(L, 1, CLIENT_MT);
     dbx_client_free(u->c);
     u->c = NULL;
+    dbx_buf_free(&u->path);
+    dbx_http_response_free(&u->resp);
     return 0;
 }
 
@@ -488,6 +501,27 @@ static int response_index(lua_State *L)
     return 1;
 }
 
+/* The body of request() once the response is in `resp`. */
+static int push_response(lua_State *L, const dbx_http_response *resp)
+{
+    /* JSON is decoded when the server says it is JSON (or says nothing);
+     * anything else comes back as the raw string. */
+    if (resp->body.len == 0 || !(resp->content_type[0] == '\0' || strstr(resp->content_type, "json")) ||
+        dbx_l_json_decode_push(L, resp->body.data, resp->body.len) != 0)
+        lua_pushlstring(L, dbx_buf_str(&resp->body), resp->body.len);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, resp->status);
+    lua_setfield(L, -2, "status");
+    lua_pushlstring(L, dbx_buf_str(&resp->headers), resp->headers.len);
+    lua_setfield(L, -2, "raw_headers");
+    luaL_setmetatable(L, RESPONSE_MT);
+    if (resp->request_id[0]) {
+        lua_pushstring(L, resp->request_id);
+        lua_setfield(L, -2, "request_id");
+    }
+    return 2;
+}
+
 static int l_request(lua_State *L)
 {
     lclient *u = check_client(L);
@@ -495,11 +529,11 @@ static int l_request(lua_State *L)
     const char *body = NULL, *content_type = NULL;
     const char **headers = NULL;
     size_t body_len = 0;
-    dbx_buf full = {0};
-    dbx_http_response resp;
+    dbx_buf own_path = {0}, *full;
+    dbx_http_response own_resp, *resp;
     dbx_err err;
     lctx x;
-    int opts, rc;
+    int opts, rc, nret, scratch = !u->busy;
 
     lua_settop(L, 4);
     opts = lua_isnil(L, 4) ? 0 : 4;
@@ -509,12 +543,6 @@ static int l_request(lua_State *L)
     for (const char *m = method; *m; m++)
         if (*m < 'A' || *m > 'Z')
             return dbx_l_failf(L, DBX_ECONFIG, "request: method \"%s\" must be upper-case letters (GET, POST, ...)", method);
-    if (dbx_buf_puts(&full, path) || (opts && append_query(L, opts, &full, &err) != 0)) {
-        dbx_buf_free(&full);
-        if (!err.kind)
-            dbx_err_set(&err, DBX_EIO, "out of memory");
-        return dbx_l_fail(L, &err);
-    }
     switch (opts ? lua_getfield(L, opts, "body") : (lua_pushnil(L), LUA_TNIL)) {
     case LUA_TNIL:
         break;
@@ -522,56 +550,46 @@ static int l_request(lua_State *L)
         body = lua_tolstring(L, -1, &body_len);
         break;
     case LUA_TTABLE:
-        if (dbx_l_json_encode_push(L, -1) != 0) {
-            dbx_buf_free(&full);
+        if (dbx_l_json_encode_push(L, -1) != 0)
             return dbx_l_failf(L, DBX_ECONFIG, "request: body cannot be encoded as JSON: %s",
                                lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
-        }
         body = lua_tolstring(L, -1, &body_len);
         break;
     default:
-        dbx_buf_free(&full);
         return luaL_error(L, "request: opts.body must be a table (sent as JSON) or a string");
     }
-    if (opts && collect_headers(L, opts, &headers, &content_type, &err) != 0) {
-        dbx_buf_free(&full);
+    if (opts && collect_headers(L, opts, &headers, &content_type, &err) != 0)
         return dbx_l_fail(L, &err);
+
+    full = scratch ? &u->path : &own_path;
+    resp = scratch ? &u->resp : &own_resp;
+    if (!scratch)
+        dbx_http_response_init(resp);
+    u->busy = 1;
+    dbx_buf_reset(full);
+    if (dbx_buf_puts(full, path) || (opts && append_query(L, opts, full, &err) != 0)) {
+        if (!err.kind)
+            dbx_err_set(&err, DBX_EIO, "out of memory");
+        rc = -1;
+    } else {
+        ctx_init(&x, L, 1);
+        rc = dbx_client_call(u->c, &x.base, method, full->data, content_type, body, body_len,
+                             (const char *const *)headers, resp, &err);
     }
-    ctx_init(&x, L, 1);
-    dbx_http_response_init(&resp);
-    rc = dbx_client_call(u->c, &x.base, method, full.data, content_type, body, body_len,
-                         (const char *const *)headers, &resp, &err);
-    dbx_buf_free(&full);
-    if (rc != 0) {
-        dbx_http_response_free(&resp);
-        return dbx_l_fail(L, &err);
+    nret = rc == 0 ? push_response(L, resp) : dbx_l_fail(L, &err);
+    if (scratch) {
+        u->busy = 0;
+        dbx_buf_reset(&resp->body);
+        dbx_buf_reset(&resp->headers);
+        if (resp->body.cap > SCRATCH_KEEP || resp->headers.cap > SCRATCH_KEEP)
+            dbx_http_response_free(resp);
+    } else {
+        dbx_buf_free(&own_path);
+        dbx_http_response_free(resp);
     }
-    /* JSON is decoded when the server says it is JSON (or says nothing);
-     * anything else comes back as the raw string. */
-    if (resp.body.len == 0 || !(resp.content_type[0] == '\0' || strstr(resp.content_type, "json")) ||
-        dbx_l_json_decode_push(L, resp.body.data, resp.body.len) != 0)
-        lua_pushlstring(L, dbx_buf_str(&resp.body), resp.body.len);
-    lua_createtable(L, 0, 4);
-    lua_pushinteger(L, resp.status);
-    lua_setfield(L, -2, "status");
-    lua_pushlstring(L, dbx_buf_str(&resp.headers), resp.headers.len);
-    lua_setfield(L, -2, "raw_headers");
-    luaL_setmetatable(L, RESPONSE_MT);
-    if (resp.request_id[0]) {
-        lua_pushstring(L, resp.request_id);
-        lua_setfield(L, -2, "request_id");
-    }
-    dbx_http_response_free(&resp);
-    return 2;
+    return nret;
 }
 
-/***
- * A Lakebase (PostgreSQL) credential: the password for the next login.
- * @function Client:database_credential
- * @tparam table opts `instance_names` (list; provisioned instances) or
- * `endpoint` ("projects/P/branches/B/endpoints/E"; autoscaling)
- * @return `{token=, expires_at=}`, or nil and an error
- */
 static int l_database_credential(lua_State *L)
 {
     lclient *u = check_client(L);
