@@ -7,6 +7,7 @@ local h = require "support.helpers"
 local ROWS = {
   "rotation --once: CPU user+sys",
   "rotation --once: peak RSS",
+  "rotation --once via #! env: CPU",
   "daemon idle Private_Dirty",
   "daemon idle wake-ups",
   "daemon SIGTERM -> exit",
