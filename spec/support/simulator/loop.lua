@@ -86,10 +86,31 @@ function Stream:read_n(n)
   return all:sub(1, n)
 end
 
+-- Is the peer still there? A client waiting for its answer sends nothing,
+-- so a readable socket here means either a pipelined request (kept in the
+-- buffer) or the peer closing (EOF/RST). Checked before every write because
+-- Debian's lua-sec 1.2 with OpenSSL 3 can spin forever inside send() on a
+-- connection the peer has dropped (lunarmodules/luasec#172, fixed in 1.3).
+function Stream:peer_alive()
+  if self.closed then return false end
+  local readable = socket.select({ self.sock }, nil, 0)
+  if not readable or #readable == 0 then return true end
+  local data, err, partial = self.sock:receive(READ_SIZE)
+  local got = data or partial
+  if got and got ~= "" then
+    self.buf = self.buf .. got
+    return true
+  end
+  if err == "timeout" or err == "wantread" or err == "wantwrite" then return true end
+  self:reset()
+  return false
+end
+
 -- Sends all of `data` (optionally bytes i..j); nil and the error if the peer
 -- went away.
 function Stream:send(data, i, j)
   if self.closed then return nil, "closed" end
+  if self.tls and not self:peer_alive() then return nil, "closed" end
   i, j = i or 1, j or #data
   while i <= j do
     local last, err, partial = self.sock:send(data, i, j)
