@@ -779,27 +779,22 @@ describe("databricks.pgpass", function()
     end)
   end)
 
-  describe("performance", function()
-    it("updates one entry of a 10,000-entry file in well under 20 ms", function()
+  -- The < 20 ms target for a 10,000-entry file is measured by `make bench`
+  -- (timings belong in benchmarks, not in specs); here: the result is right.
+  describe("large files", function()
+    it("replaces one entry of a 10,000-entry file and keeps the other 9,999", function()
       local t = {}
       for i = 1, 10000 do
         t[i] = string.format("host-%d.example.com:5432:databricks_postgres:user%d@example.com:%s", i, i,
           string.rep("x", 40))
       end
-      write(file, table.concat(t, "\n") .. "\n")
-      local times = {}
-      for k = 1, 7 do
-        local t0 = helpers.now()
-        local r = assert(update(file, entry("host-5000.example.com", "databricks_postgres", "user5000@example.com",
-          "pw" .. k)))
-        times[k] = helpers.now() - t0
-        assert.equal("replaced", r.action)
-      end
-      table.sort(times)
-      local slow = os.getenv("LD_PRELOAD") or os.getenv("DBX_VALGRIND")
-      local limit = slow and 0.2 or 0.02
-      assert.is_true(times[4] < limit, string.format("median %.1f ms", times[4] * 1000))
-      assert.equal(10000, select(2, read(file):gsub("\n", "")))
+      local before = table.concat(t, "\n") .. "\n"
+      write(file, before)
+      local r = assert(update(file, entry("host-5000.example.com", "databricks_postgres", "user5000@example.com",
+        "new-password")))
+      assert.equal("replaced", r.action)
+      t[5000] = "host-5000.example.com:5432:databricks_postgres:user5000@example.com:new-password"
+      assert.equal(table.concat(t, "\n") .. "\n", read(file))
     end)
   end)
 

@@ -522,6 +522,22 @@ static int push_response(lua_State *L, const dbx_http_response *resp)
     return 2;
 }
 
+/***
+ * Calls the workspace REST API with the client's token and User-Agent.
+ * Retries 429/503/502/504 and network errors within the retry budget; a
+ * non-2xx answer is an error (`auth` for 401/403, else `http`) carrying the
+ * server's `error_code` and `message`.
+ * @function Client:request
+ * @tparam string method upper-case, e.g. "GET", "POST"
+ * @tparam string path beginning with "/", e.g. "/api/2.0/clusters/list"
+ * @tparam[opt] table opts `query` (table, encoded and sorted), `body` (table:
+ * sent as JSON; string: sent as is), `headers` (name -> value; not
+ * Authorization or User-Agent)
+ * @return the decoded JSON (when the answer is JSON; else the raw body
+ * string) and `{status=, headers=, raw_headers=, request_id=}` (`headers`:
+ * lower-case name -> value, decoded from `raw_headers` on first use); or
+ * nil and an error
+ */
 static int l_request(lua_State *L)
 {
     lclient *u = check_client(L);
@@ -590,6 +606,13 @@ static int l_request(lua_State *L)
     return nret;
 }
 
+/***
+ * A Lakebase (PostgreSQL) credential: the password for the next login.
+ * @function Client:database_credential
+ * @tparam table opts `instance_names` (list; provisioned instances) or
+ * `endpoint` ("projects/P/branches/B/endpoints/E"; autoscaling)
+ * @return `{token=, expires_at=}`, or nil and an error
+ */
 static int l_database_credential(lua_State *L)
 {
     lclient *u = check_client(L);
