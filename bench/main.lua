@@ -14,6 +14,8 @@
 -- Nothing here loads the code under test: the in-process benchmarks run in
 -- their own lua5.4 processes (bench/inproc.lua).
 local certs = require "support.certs"
+local helpers = require "support.helpers"
+local quote, join, read_file, write_file = helpers.quote, helpers.join, helpers.read_file, helpers.write_file
 local nginx = require "nginx"
 
 local ROOT = assert(os.getenv("BENCH_ROOT"), "BENCH_ROOT is not set (run bench/run.sh)")
@@ -35,31 +37,9 @@ local PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 -- Helpers ------------------------------------------------------------------
 
-local function quote(s)
-  s = tostring(s)
-  if s:match("^[%w%._/:=,+%-]+$") then return s end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
 
-local function join(argv)
-  local out = {}
-  for i, a in ipairs(argv) do out[i] = quote(a) end
-  return table.concat(out, " ")
-end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
 
 local function broke(fmt, ...)
   error({ bench_broke = string.format(fmt, ...) }, 2)

@@ -15,28 +15,15 @@
 -- nginx runs in the foreground as a single process (`master_process off`)
 -- and a child of this Lua process; stop() signals that PID only, and reaps it.
 local socket = require "socket"
+local helpers = require "support.helpers"
+local quote, read_file, write_file = helpers.quote, helpers.read_file, helpers.write_file
 
 local M = {}
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 

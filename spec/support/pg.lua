@@ -23,6 +23,8 @@
 -- stop() stops only the postmaster of its own data folder, then removes the
 -- folder; it is idempotent and also runs on `<close>` and garbage collection.
 local socket = require "socket"
+local helpers = require "support.helpers"
+local quote, join, slurp = helpers.quote, helpers.join, helpers.read_file
 
 local PG = {}
 PG.__index = PG
@@ -49,25 +51,8 @@ local PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 local START_TIMEOUT = 30 -- seconds pg_ctl waits for the server
 local PORT_TRIES = 5
 
-local function quote(s)
-  s = tostring(s)
-  if s:match("^[%w%._/:=,+%-@]+$") then return s end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
 
-local function join(argv)
-  local out = {}
-  for i, a in ipairs(argv) do out[i] = quote(a) end
-  return table.concat(out, " ")
-end
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 local function spit(path, data, mode)
   local f = assert(io.open(path, mode or "wb"))
