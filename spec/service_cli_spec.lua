@@ -5,6 +5,8 @@
 -- on PATH (spec/support/fakebin) that record their arguments in
 -- $DBX_FAKE_DIR/calls.log and never touch the system.
 local h = require "support.helpers"
+local checks = require "support.service_checks"
+local verify_unit, load_plist = checks.verify_unit, checks.load_plist
 local Sim = require "support.sim"
 local cjson = require "cjson"
 local service = require "databricks.service"
@@ -20,20 +22,7 @@ local function uid()
   return out:match("%d+")
 end
 
-local function verify_unit(path)
-  local scratch = h.tmpdir("sa")
-  os.execute("mkdir -p " .. h.quote(scratch .. "/run") .. " && chmod 700 " .. h.quote(scratch .. "/run"))
-  local r = h.run({ "systemd-analyze", "--user", "verify", path },
-                  { home = scratch, env = { XDG_RUNTIME_DIR = scratch .. "/run" } })
-  return r.code, r.stdout .. r.stderr
-end
 
-local function load_plist(path)
-  local r = h.run({ "python3", "-c",
-    "import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1], 'rb'))))", path })
-  if r.code ~= 0 then return nil, r.stderr end
-  return cjson.decode(r.stdout)
-end
 
 -- Every file under `dir` whose content contains `needle` (relative paths).
 local function files_containing(dir, needle)

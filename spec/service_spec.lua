@@ -5,29 +5,13 @@
 -- files are also checked by the real parsers: `systemd-analyze --user
 -- verify` (must print nothing) and Python's plistlib.
 local h = require "support.helpers"
-local cjson = require "cjson"
+local checks = require "support.service_checks"
+local verify_unit, load_plist = checks.verify_unit, checks.load_plist
 local service = require "databricks.service"
 
 local SECRET = "dose-SECRET-0123456789abcdef"
 
--- Runs `systemd-analyze --user verify` on a unit file with a private HOME
--- and runtime folder; returns its exit code and everything it printed.
-local function verify_unit(path)
-  local scratch = h.tmpdir("sa")
-  os.execute("mkdir -p " .. h.quote(scratch .. "/run") .. " && chmod 700 " .. h.quote(scratch .. "/run"))
-  local r = h.run({ "systemd-analyze", "--user", "verify", path },
-                  { home = scratch, env = { XDG_RUNTIME_DIR = scratch .. "/run" } })
-  return r.code, r.stdout .. r.stderr
-end
 
--- Parses a plist with Python's plistlib (strict XML); returns the decoded
--- value, or nil and Python's complaint.
-local function load_plist(path)
-  local r = h.run({ "python3", "-c",
-    "import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1], 'rb'))))", path })
-  if r.code ~= 0 then return nil, r.stderr end
-  return cjson.decode(r.stdout)
-end
 
 -- Arguments that exercise every escape: blanks, quotes, backslashes, the
 -- systemd specifier and variable characters, a lone semicolon, XML's
