@@ -10,11 +10,12 @@
 #   make docs         API reference (LDoc) into docs/api
 #   make live-test    connect, validate, SQL and rotate against a real workspace (credentials file)
 #   make example-host the C program that embeds Lua and the module (examples/c-host)
+#   make rockspec     rewrite the generated file lists of every rockspec from the checkout
 #   make clean
 BUILD ?= build
 
 .PHONY: all build deps test demo check-asan valgrind bench fuzz torture docs live-test \
-        example-host lint clean
+        example-host lint rockspec clean
 
 all: build
 
@@ -68,6 +69,9 @@ example-host: build
 	@mkdir -p $(BUILD)/examples
 	@$(CC) -std=c11 -Wall -Wextra -Werror -O2 -o $(BUILD)/examples/c-host examples/c-host/host.c \
 	  $$(pkg-config --cflags --libs lua5.4) -lm -ldl
+
+rockspec:
+	@lua5.4 rockspec/sync.lua
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz docs/api

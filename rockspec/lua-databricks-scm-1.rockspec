@@ -38,6 +38,7 @@ build = {
     },
     ["databricks.core_impl"] = {
       sources = {
+        -- generated: sources
         "src/atomicfile.c",
         "src/base64url.c",
         "src/buf.c",
@@ -52,11 +53,20 @@ build = {
         "src/jwt.c",
         "src/l_client.c",
         "src/l_config.c",
-        "src/l_core.c",
+        "src/l_connect.c",
+        "src/l_error.c",
+        "src/l_files.c",
         "src/l_json.c",
+        "src/l_logfile.c",
+        "src/l_module.c",
+        "src/l_parse.c",
         "src/l_pgpass.c",
+        "src/l_request.c",
         "src/l_rotate.c",
         "src/l_sys.c",
+        "src/l_tokenstore.c",
+        "src/l_useragent.c",
+        "src/l_util.c",
         "src/logfile.c",
         "src/login.c",
         "src/loopback.c",
@@ -71,12 +81,14 @@ build = {
         "src/token.c",
         "src/tokenstore.c",
         "src/useragent.c",
+        -- end generated
       },
       defines = { "_DEFAULT_SOURCE", "_DARWIN_C_SOURCE" },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
     },
+    -- generated: modules
     ["databricks.cli.args"] = "lua/databricks/cli/args.lua",
     ["databricks.cli.common"] = "lua/databricks/cli/common.lua",
     ["databricks.cli.install"] = "lua/databricks/cli/install.lua",
@@ -92,15 +104,18 @@ build = {
     ["databricks.rotator"] = "lua/databricks/rotator.lua",
     ["databricks.service"] = "lua/databricks/service.lua",
     ["databricks.sql"] = "lua/databricks/sql.lua",
+    -- end generated
   },
   install = {
     bin = {
+      -- generated: bin
       ["databricks-oauth-install"] = "bin/databricks-oauth-install",
       ["databricks-oauth-login"] = "bin/databricks-oauth-login",
       ["databricks-oauth-restart"] = "bin/databricks-oauth-restart",
       ["databricks-oauth-rotator"] = "bin/databricks-oauth-rotator",
       ["databricks-oauth-status"] = "bin/databricks-oauth-status",
       ["databricks-oauth-uninstall"] = "bin/databricks-oauth-uninstall",
+      -- end generated
     },
   },
 }

@@ -98,17 +98,6 @@ static int l_watchdog_usec(lua_State *L)
     return 1;
 }
 
-static int l_parse_rfc3339(lua_State *L)
-{
-    size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
-    double t;
-    if (dbx_parse_rfc3339(s, n, &t) != 0)
-        return dbx_l_failf(L, DBX_EPROTOCOL, "\"%.60s\" is not an RFC 3339 timestamp", s);
-    lua_pushnumber(L, t);
-    return 1;
-}
-
 static int l_format_rfc3339(lua_State *L)
 {
     char out[40];
@@ -131,7 +120,6 @@ void dbx_l_open_sys(lua_State *L)
         {"request_stop", l_request_stop},
         {"sd_notify", l_sd_notify},
         {"watchdog_usec", l_watchdog_usec},
-        {"parse_rfc3339", l_parse_rfc3339},
         {"format_rfc3339", l_format_rfc3339},
         {NULL, NULL},
     };
