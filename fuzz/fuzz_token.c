@@ -53,10 +53,11 @@ static void check_oauth(dbx_jsonenv *env, const char *body, size_t n)
     dbx_token t = {0};
     dbx_err err;
     dbx_err_clear(&err);
-    if (dbx_oauth_parse_token(env, body, n, NOW, &t, &err) == 0) {
+    if (dbx_oauth_parse_token(env, body, n, NOW, 0, &t, &err) == 0) {
         CHECK(t.access && t.access[0]);
         CHECK(t.obtained_at == NOW);
-        CHECK(isfinite(t.expires_at) && t.expires_at > NOW && t.expires_at <= MAX_T);
+        CHECK(isfinite(t.expires_at) && t.expires_at >= NOW && t.expires_at <= MAX_T);
+        CHECK(dbx_token_valid(t.access) && (!t.refresh || dbx_token_valid(t.refresh)));
         CHECK(dbx_token_check(&t, NOW) != DBX_TOKEN_NONE);
         check_same(env, body, n, "access_token", t.access);
         check_same(env, body, n, "refresh_token", t.refresh);
@@ -74,8 +75,8 @@ static void check_cli(dbx_jsonenv *env, const char *body, size_t n)
     dbx_err_clear(&err);
     if (dbx_cli_parse_token(env, body, n, NOW, &t, &err) == 0) {
         CHECK(t.access && t.access[0] && !t.refresh);
-        CHECK(isfinite(t.expires_at) && t.expires_at >= -62135596800.0 - 2 * 86400 &&
-              t.expires_at <= MAX_T + 2 * 86400);
+        CHECK(isfinite(t.expires_at) && t.expires_at >= NOW && t.expires_at <= MAX_T + 2 * 86400);
+        CHECK(dbx_token_valid(t.access));
         dbx_token_check(&t, NOW);
         check_same(env, body, n, "access_token", t.access);
     } else {

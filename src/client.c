@@ -1,17 +1,14 @@
-/* client.c — the workspace client (see client.h): token lifecycle per auth
- * type, authenticated calls, and the few workspace calls the C core needs
- * itself (SCIM Me, Lakebase credentials and instances, validation). */
+/* client.c — the workspace client (see client.h): the token lifecycle per
+ * auth type and authenticated calls. It calls no endpoint of its own: the
+ * endpoints live in workspace.c, lakebase.c, statement.c (endpoints.h). */
 #include "client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
 #include "clitoken.h"
 #include "httperr.h"
-#include "jwt.h"
 #include "login.h"
 #include "timeutil.h"
 
@@ -44,30 +41,27 @@ const char *dbx_client_user_agent(const dbx_client *c)
     return c->user_agent;
 }
 
-/* Pass-through tokens: the expiry comes from the config, else the JWT. */
+/* Tokens in the config: a PAT, or a handed-in access/refresh token. */
 static int init_tokens(dbx_client *c, dbx_jsonenv *json, dbx_err *err)
 {
-    double now = dbx_now(), exp = c->cfg.expires_at;
-    const char *access = NULL;
+    double now = dbx_now();
     if (c->cfg.auth == DBX_AUTH_PAT) {
-        access = c->cfg.token;
-        exp = 0;
-    } else if (c->cfg.auth == DBX_AUTH_U2M || c->cfg.auth == DBX_AUTH_TOKEN) {
-        access = c->cfg.access_token;
-        if (access && exp <= 0) {
-            dbx_err ignored;
-            dbx_err_clear(&ignored);
-            dbx_claims cl;
-            exp = dbx_jwt_claims(json, access, &cl, &ignored) == 0 ? cl.exp
-                                                                   : 0; /* opaque: a 401 will renew it */
-        }
-    }
-    if (!access && !c->cfg.refresh_token)
+        if (!dbx_token_valid(c->cfg.token))
+            return dbx_err_set(err, DBX_ECONFIG,
+                               "token: the personal access token contains a blank or a byte outside printable "
+                               "ASCII (check for a stray newline): refused");
+        if (dbx_token_set(&c->tok, c->cfg.token, NULL, 0, now) != 0)
+            return dbx_err_set(err, DBX_EIO, "out of memory");
+    } else if ((c->cfg.auth == DBX_AUTH_U2M || c->cfg.auth == DBX_AUTH_TOKEN) &&
+               (c->cfg.access_token || c->cfg.refresh_token)) {
+        if (dbx_token_handed_in(&c->tok, json, c->cfg.access_token, c->cfg.refresh_token, c->cfg.expires_at, now,
+                                "config", err) != 0)
+            return -1;
+    } else {
         return 0;
-    if (dbx_token_set(&c->tok, access, c->cfg.refresh_token, exp, now) != 0)
-        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
     c->tok_gen++;
-    if (access && exp > 0 && exp <= now && !c->cfg.refresh_token)
+    if (c->tok.access && c->tok.expires_at > 0 && c->tok.expires_at <= now && !c->tok.refresh)
         return dbx_err_set(err, DBX_EAUTH,
                            "the access_token has already expired and there is no refresh_token to renew "
                            "it: sign in again (databricks.login) or pass a fresh token");
@@ -324,228 +318,18 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
     return rc;
 }
 
-/* GET/POST helper: decodes a JSON object answer. */
-static dbx_json *call_json(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
-                           const dbx_buf *body, dbx_err *err)
+dbx_json *dbx_client_call_json(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
+                               const char *body, size_t body_len, dbx_http_response *resp, dbx_err *err)
 {
-    dbx_http_response resp;
-    dbx_json *j = NULL;
-    dbx_http_response_init(&resp);
-    if (dbx_client_call(c, ctx, method, path, NULL, body ? body->data : NULL, body ? body->len : 0, NULL,
-                        &resp, err) == 0) {
-        j = dbx_json_decode(ctx->json, dbx_buf_str(&resp.body), resp.body.len);
-        if (!j) {
-            dbx_err_set(err, DBX_EPROTOCOL, "%s %s: the answer is not a JSON object", method, path);
-            if (resp.request_id[0])
-                dbx_err_set_request_id(err, resp.request_id, strlen(resp.request_id));
-        }
+    dbx_json *j;
+    if (dbx_client_call(c, ctx, method, path, NULL, body, body_len, NULL, resp, err) != 0)
+        return NULL;
+    j = dbx_json_decode(ctx->json, dbx_buf_str(&resp->body), resp->body.len);
+    if (!j) {
+        dbx_err_set(err, DBX_EPROTOCOL, "%s %.*s: the answer is not a JSON object", method,
+                    (int)strcspn(path, "?"), path);
+        if (resp->request_id[0])
+            dbx_err_set_request_id(err, resp->request_id, strlen(resp->request_id));
     }
-    dbx_http_response_free(&resp);
     return j;
-}
-
-static int copy_string(dbx_json *j, const char *key, char *out, size_t cap)
-{
-    size_t n = 0;
-    const char *s = dbx_json_string(j, key, &n);
-    if (!s || n == 0 || n >= cap || memchr(s, '\0', n))
-        return -1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return 0;
-}
-
-int dbx_client_username(dbx_client *c, dbx_ctx *ctx, char *out, size_t cap, dbx_err *err)
-{
-    dbx_json *j = call_json(c, ctx, "GET", "/api/2.0/preview/scim/v2/Me", NULL, err);
-    int rc;
-    if (!j)
-        return -1;
-    rc = copy_string(j, "userName", out, cap);
-    dbx_json_free(j);
-    return rc ? dbx_err_set(err, DBX_EPROTOCOL, "SCIM Me answer has no userName") : 0;
-}
-
-static int uuid4(char out[37])
-{
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1)
-        return -1;
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-    return 0;
-}
-
-int dbx_client_database_credential(dbx_client *c, dbx_ctx *ctx, const char *const *instance_names,
-                                   const char *endpoint, dbx_token *out, dbx_err *err)
-{
-    dbx_buf body = {0};
-    dbx_json *j;
-    const char *token, *when;
-    size_t tn = 0, wn = 0;
-    double exp = 0, now;
-    char rid[37];
-    int oom = 0;
-
-    if (endpoint) {
-        oom = dbx_buf_puts(&body, "{\"endpoint\":") || dbx_buf_json_string(&body, endpoint) ||
-              dbx_buf_puts(&body, "}");
-    } else {
-        if (!instance_names || !instance_names[0])
-            return dbx_err_set(err, DBX_ECONFIG, "database_credential needs instance_names or endpoint");
-        if (uuid4(rid) != 0)
-            return dbx_err_set(err, DBX_EIO, "OpenSSL's random generator failed");
-        oom = dbx_buf_puts(&body, "{\"instance_names\":[");
-        for (size_t i = 0; !oom && instance_names[i]; i++)
-            oom = (i && dbx_buf_puts(&body, ",")) || dbx_buf_json_string(&body, instance_names[i]);
-        oom = oom || dbx_buf_puts(&body, "],\"request_id\":") || dbx_buf_json_string(&body, rid) ||
-              dbx_buf_puts(&body, "}");
-    }
-    if (oom) {
-        dbx_buf_free(&body);
-        return dbx_err_set(err, DBX_EIO, "out of memory");
-    }
-    j = call_json(c, ctx, "POST", endpoint ? "/api/2.0/postgres/credentials" : "/api/2.0/database/credentials",
-                  &body, err);
-    dbx_buf_free(&body);
-    if (!j)
-        return dbx_err_context(err, "Lakebase credential");
-    token = dbx_json_string(j, "token", &tn);
-    when = dbx_json_string(j, endpoint ? "expire_time" : "expiration_time", &wn);
-    if (!when)
-        when = dbx_json_string(j, endpoint ? "expiration_time" : "expire_time", &wn);
-    now = dbx_now();
-    if (!token || !tn || memchr(token, '\0', tn)) {
-        dbx_json_free(j);
-        return dbx_err_set(err, DBX_EPROTOCOL, "Lakebase credential answer has no usable token");
-    }
-    if (when && dbx_parse_rfc3339(when, wn, &exp) != 0) {
-        dbx_json_free(j);
-        return dbx_err_set(err, DBX_EPROTOCOL, "Lakebase credential answer has an unreadable expiry \"%.40s\"", when);
-    }
-    if (!when) {
-        dbx_err ignored;
-        dbx_err_clear(&ignored);
-        dbx_claims cl;
-        if (dbx_jwt_claims(ctx->json, token, &cl, &ignored) != 0 || (exp = cl.exp) <= 0)
-            exp = now + 3600;
-    }
-    if (dbx_token_set(out, token, NULL, exp, now) != 0) {
-        dbx_json_free(j);
-        return dbx_err_set(err, DBX_EIO, "out of memory");
-    }
-    dbx_json_free(j);
-    return 0;
-}
-
-int dbx_client_instance_dns(dbx_client *c, dbx_ctx *ctx, const char *name, char *out, size_t cap,
-                            dbx_err *err)
-{
-    dbx_buf path = {0};
-    dbx_json *j;
-    int rc;
-    if (dbx_buf_puts(&path, "/api/2.0/database/instances/") || dbx_buf_urlencode(&path, name)) {
-        dbx_buf_free(&path);
-        return dbx_err_set(err, DBX_EIO, "out of memory");
-    }
-    j = call_json(c, ctx, "GET", path.data, NULL, err);
-    dbx_buf_free(&path);
-    if (!j)
-        return dbx_err_context(err, "Lakebase instance %s", name);
-    rc = copy_string(j, "read_write_dns", out, cap);
-    dbx_json_free(j);
-    return rc ? dbx_err_set(err, DBX_EPROTOCOL, "Lakebase instance %s has no read_write_dns yet (is it still starting?)", name)
-              : 0;
-}
-
-static void check_done(dbx_check *ck, double t0, const dbx_http_response *resp, int rc)
-{
-    ck->ran = 1;
-    ck->ok = rc == 0;
-    ck->status = resp->status;
-    ck->ms = (dbx_monotonic() - t0) * 1000;
-}
-
-void dbx_client_validate(dbx_client *c, dbx_ctx *ctx, const char *table, const char *warehouse_id,
-                         const char *statement, dbx_validation *v)
-{
-    dbx_http_response resp;
-    dbx_buf buf = {0};
-    double t0;
-    int rc;
-
-    memset(v, 0, sizeof *v);
-    dbx_err_clear(&v->auth.err);
-    dbx_err_clear(&v->unity_catalog.err);
-    dbx_err_clear(&v->statement_execution.err);
-    dbx_http_response_init(&resp);
-
-    t0 = dbx_monotonic();
-    rc = dbx_client_call(c, ctx, "GET", "/api/2.0/preview/scim/v2/Me", NULL, NULL, 0, NULL, &resp, &v->auth.err);
-    check_done(&v->auth, t0, &resp, rc);
-    if (rc == 0) {
-        dbx_json *j = dbx_json_decode(ctx->json, dbx_buf_str(&resp.body), resp.body.len);
-        if (!j || copy_string(j, "userName", v->user, sizeof v->user) != 0) {
-            v->auth.ok = 0;
-            dbx_err_set(&v->auth.err, DBX_EPROTOCOL, "SCIM Me answer has no userName");
-        }
-        dbx_json_free(j);
-    }
-
-    if (table) {
-        t0 = dbx_monotonic();
-        if (dbx_buf_puts(&buf, "/api/2.1/unity-catalog/tables/") || dbx_buf_urlencode(&buf, table)) {
-            dbx_err_set(&v->unity_catalog.err, DBX_EIO, "out of memory");
-            v->unity_catalog.ran = 1;
-        } else {
-            rc = dbx_client_call(c, ctx, "GET", buf.data, NULL, NULL, 0, NULL, &resp, &v->unity_catalog.err);
-            check_done(&v->unity_catalog, t0, &resp, rc);
-        }
-        dbx_buf_reset(&buf);
-    }
-
-    if (!warehouse_id)
-        warehouse_id = c->cfg.warehouse_id;
-    if (warehouse_id) {
-        dbx_check *ck = &v->statement_execution;
-        t0 = dbx_monotonic();
-        if (dbx_buf_puts(&buf, "{\"statement\":") || dbx_buf_json_string(&buf, statement ? statement : "SELECT 1") ||
-            dbx_buf_puts(&buf, ",\"warehouse_id\":") || dbx_buf_json_string(&buf, warehouse_id) ||
-            dbx_buf_puts(&buf, ",\"wait_timeout\":\"30s\",\"on_wait_timeout\":\"CANCEL\","
-                               "\"format\":\"JSON_ARRAY\",\"disposition\":\"INLINE\",\"row_limit\":1}")) {
-            dbx_err_set(&ck->err, DBX_EIO, "out of memory");
-            ck->ran = 1;
-        } else {
-            rc = dbx_client_call(c, ctx, "POST", "/api/2.0/sql/statements", NULL, buf.data, buf.len, NULL, &resp,
-                                 &ck->err);
-            check_done(ck, t0, &resp, rc);
-            if (rc == 0) {
-                dbx_json *j = dbx_json_decode(ctx->json, dbx_buf_str(&resp.body), resp.body.len);
-                size_t n = 0;
-                const char *state = j ? dbx_json_string(j, "status.state", &n) : NULL;
-                snprintf(v->state, sizeof v->state, "%.*s", (int)n, state ? state : "");
-                if (!state) {
-                    ck->ok = 0;
-                    dbx_err_set(&ck->err, DBX_EPROTOCOL, "statement answer has no status.state");
-                } else if (strcmp(v->state, "SUCCEEDED") != 0) {
-                    const char *msg = dbx_json_string(j, "status.error.message", &n);
-                    const char *code = dbx_json_string(j, "status.error.error_code", &n);
-                    ck->ok = 0;
-                    if (code)
-                        dbx_err_set_code(&ck->err, code, strlen(code));
-                    if (strcmp(v->state, "FAILED") == 0)
-                        dbx_err_set(&ck->err, DBX_ESQL, "statement failed: %s", msg ? msg : "no message");
-                    else
-                        dbx_err_set(&ck->err, DBX_ETIMEOUT,
-                                    "statement ended %s: the warehouse did not finish within 30 s (is it starting?)",
-                                    v->state);
-                }
-                dbx_json_free(j);
-            }
-        }
-    }
-    dbx_buf_free(&buf);
-    dbx_http_response_free(&resp);
 }

@@ -67,34 +67,11 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
 /* The Authorization header value ("Bearer ..."), for headers(). */
 int dbx_client_authorization(dbx_client *c, dbx_ctx *ctx, dbx_buf *out, dbx_err *err);
 
-/* SCIM Me userName. */
-int dbx_client_username(dbx_client *c, dbx_ctx *ctx, char *out, size_t cap, dbx_err *err);
-
-/* Lakebase credential: provisioned (instance_names) or autoscaling
- * (endpoint). Fills out->access and out->expires_at. */
-int dbx_client_database_credential(dbx_client *c, dbx_ctx *ctx, const char *const *instance_names,
-                                   const char *endpoint, dbx_token *out, dbx_err *err);
-/* read_write_dns of a provisioned instance. */
-int dbx_client_instance_dns(dbx_client *c, dbx_ctx *ctx, const char *name, char *out, size_t cap,
-                            dbx_err *err);
-
-typedef struct dbx_check {
-    int ran, ok;
-    long status;
-    double ms;
-    dbx_err err;
-} dbx_check;
-
-typedef struct dbx_validation {
-    dbx_check auth, unity_catalog, statement_execution;
-    char user[256];
-    char state[32];
-} dbx_validation;
-
-/* Runs the checks (SCIM Me always; the table get when table is given; a
- * statement when a warehouse is known). Failures are reported in `v`, the
- * function itself only fails on misuse. */
-void dbx_client_validate(dbx_client *c, dbx_ctx *ctx, const char *table, const char *warehouse_id,
-                         const char *statement, dbx_validation *v);
+/* dbx_client_call for endpoints that answer a JSON object: the answer
+ * decoded (free it with dbx_json_free), or NULL with an error (a protocol
+ * error naming the call when the answer is not an object). resp keeps the
+ * raw body. */
+dbx_json *dbx_client_call_json(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
+                               const char *body, size_t body_len, dbx_http_response *resp, dbx_err *err);
 
 #endif

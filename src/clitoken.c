@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jwt.h"
 #include "proc.h"
 #include "redact.h"
 #include "timeutil.h"
@@ -17,7 +16,7 @@ int dbx_cli_parse_token(dbx_jsonenv *env, const char *json, size_t len, double n
     dbx_json *j = dbx_json_decode(env, json, len);
     const char *access, *expiry;
     size_t an = 0, en = 0;
-    double exp = 0;
+    dbx_token_life life = {0};
     int rc;
     if (!j)
         return dbx_err_set(err, DBX_EPROTOCOL, "`databricks auth token` did not print a JSON object");
@@ -33,19 +32,16 @@ int dbx_cli_parse_token(dbx_jsonenv *env, const char *json, size_t len, double n
         dbx_json_free(j);
         return dbx_err_set(err, DBX_EPROTOCOL, "`databricks auth token` printed an access_token with a NUL byte in it");
     }
-    if (expiry && dbx_parse_rfc3339(expiry, en, &exp) != 0) {
+    if (expiry && dbx_parse_rfc3339(expiry, en, &life.expires_abs) != 0) {
         dbx_json_free(j);
         return dbx_err_set(err, DBX_EPROTOCOL, "`databricks auth token` printed an unreadable expiry \"%.40s\"", expiry);
     }
-    if (!expiry) {
-        dbx_err ignored;
-        dbx_err_clear(&ignored);
-        dbx_claims cl;
-        exp = dbx_jwt_claims(env, access, &cl, &ignored) == 0 ? cl.exp : 0;
-    }
-    rc = dbx_token_set(out, access, NULL, exp, now);
+    /* The CLI computed the expiry on this machine, from the server's
+     * expires_in: this clock is the right one to compare it with. */
+    life.local_clock = 1;
+    rc = dbx_token_accept(out, env, access, NULL, &life, now, "`databricks auth token` output", err);
     dbx_json_free(j);
-    return rc ? dbx_err_set(err, DBX_EIO, "out of memory") : 0;
+    return rc;
 }
 
 /* First non-empty line of the CLI's stderr, redacted, for an error message. */

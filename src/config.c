@@ -198,13 +198,17 @@ static int check_number(const char *name, double v, double lo, double hi, dbx_er
     return 0;
 }
 
+/* The CA bundle: ca_bundle, else SSL_CERT_FILE, else CURL_CA_BUNDLE, else
+ * the system store (DESIGN.md §3). Read here, in the one builder, so that
+ * every client — connect's and the rotator's — gets the same rule. */
 static int resolve_ca(const dbx_config_input *in, dbx_config *out, dbx_err *err)
 {
-    const char *ca = in->ca_bundle, *from = "ca_bundle";
-    if (!ca && in->env_ssl_cert_file && *in->env_ssl_cert_file)
-        ca = in->env_ssl_cert_file, from = "SSL_CERT_FILE";
-    if (!ca && in->env_curl_ca_bundle && *in->env_curl_ca_bundle)
-        ca = in->env_curl_ca_bundle, from = "CURL_CA_BUNDLE";
+    const char *ca = in->ca_bundle, *from = in->ca_bundle_name ? in->ca_bundle_name : "ca_bundle";
+    const char *ssl = getenv("SSL_CERT_FILE"), *curl = getenv("CURL_CA_BUNDLE");
+    if (!ca && ssl && *ssl)
+        ca = ssl, from = "SSL_CERT_FILE";
+    if (!ca && curl && *curl)
+        ca = curl, from = "CURL_CA_BUNDLE";
     if (!ca)
         return 0;
     if (access(ca, R_OK) != 0)

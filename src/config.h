@@ -3,7 +3,8 @@
  * (borrowed strings, plus a list of the keys it saw); dbx_config_build
  * applies every rule of DESIGN.md §3 and produces an owned dbx_config.
  * connect reads no environment variable and no file, with the one exception
- * DESIGN.md makes: the CA bundle falls back to SSL_CERT_FILE / CURL_CA_BUNDLE.
+ * DESIGN.md makes: the CA bundle falls back to SSL_CERT_FILE / CURL_CA_BUNDLE
+ * (read by dbx_config_build itself, so no caller can skip it).
  * Secrets in a dbx_config are wiped when it is freed. */
 #ifndef DBX_CONFIG_H
 #define DBX_CONFIG_H
@@ -38,8 +39,9 @@ typedef struct dbx_config_input {
     double expires_at, timeout, retry_timeout, login_timeout; /* DBX_UNSET when absent */
     double max_response_bytes;
     int has_open_browser, has_on_tokens;
-    /* Environment fallbacks for the CA (the binding reads them). */
-    const char *env_ssl_cert_file, *env_curl_ca_bundle;
+    /* How the caller names ca_bundle in messages (connect: "ca_bundle", the
+     * rotator: "--ca-bundle"); NULL: "ca_bundle". */
+    const char *ca_bundle_name;
 } dbx_config_input;
 
 typedef struct dbx_config {

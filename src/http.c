@@ -155,6 +155,7 @@ static void response_reset(dbx_http_response *r)
     r->request_id[0] = '\0';
     r->content_type[0] = '\0';
     r->retry_after = -1;
+    r->date = 0;
 }
 
 int dbx_http_status_retryable(long status)
@@ -233,6 +234,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
             clen = strtoull(tmp, &end, 10);
             if (*tmp && !*end && clen > 0 && (!r->body.limit || clen <= r->body.limit))
                 (void)dbx_buf_reserve(&r->body, (size_t)clen);
+        } else if (nlen == 4 && strncasecmp(p, "date", 4) == 0) {
+            char tmp[64];
+            copy_value(tmp, sizeof tmp, v, vlen);
+            if (dbx_parse_http_date(tmp, strlen(tmp), &r->date) != 0)
+                r->date = 0;
         } else if (nlen == 11 && strncasecmp(p, "retry-after", 11) == 0) {
             char tmp[64];
             copy_value(tmp, sizeof tmp, v, vlen);

@@ -50,6 +50,7 @@ typedef struct dbx_http_response {
     char request_id[96];
     char content_type[128];
     double retry_after;        /* seconds, or -1 */
+    double date;               /* the server's clock (Date header), epoch seconds; 0 if none */
     int attempts;
     double elapsed;            /* seconds for all attempts */
 } dbx_http_response;

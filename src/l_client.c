@@ -7,9 +7,9 @@ The client returned by `databricks.connect`: the methods implemented in C.
 
 /* l_client.c — the client type as Lua sees it: its metatable, the call
  * guard every method runs under (see l_client.h), the on_tokens hook, and
- * the methods implemented in C (close, token, headers, database_credential,
- * validate_connection, _info). Creating a client is l_connect.c's job,
- * request() is l_request.c's. The userdata holds only a dbx_client pointer
+ * the methods about the client itself (close, token, headers, _info).
+ * Creating a client is l_connect.c's job, request() is l_request.c's, the
+ * endpoint methods are l_workspace.c's. The userdata holds only a dbx_client pointer
  * and request scratch; its first uservalue keeps the Lua callbacks
  * (on_tokens), its second the call guard. */
 #include <stdio.h>
@@ -235,143 +235,6 @@ static int l_headers(lua_State *L)
     return 1;
 }
 
-/***
- * A Lakebase (PostgreSQL) credential: the password for the next login.
- * @function Client:database_credential
- * @tparam table opts `instance_names` (list; provisioned instances) or
- * `endpoint` ("projects/P/branches/B/endpoints/E"; autoscaling)
- * @return `{token=, expires_at=}`, or nil and an error
- */
-static int l_database_credential(lua_State *L)
-{
-    const char **names = NULL, *endpoint;
-    dbx_lclient *u;
-    dbx_token t = {0};
-    dbx_err err;
-    dbx_lctx x;
-    lua_Integer n = 0;
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
-    endpoint = dbx_l_optstring(L, 2, "endpoint", NULL);
-    if (lua_getfield(L, 2, "instance_names") == LUA_TTABLE) {
-        n = (lua_Integer)luaL_len(L, 3);
-        names = lua_newuserdatauv(L, sizeof *names * (size_t)(n + 1), 0); /* at 4, freed by the GC */
-        for (lua_Integer i = 0; i < n; i++) {
-            if (lua_rawgeti(L, 3, i + 1) != LUA_TSTRING)
-                return luaL_error(L, "database_credential: instance_names[%d] must be a string", (int)(i + 1));
-            names[i] = lua_tostring(L, -1); /* anchored by the list */
-            lua_pop(L, 1);
-        }
-        names[n] = NULL;
-    } else if (!lua_isnil(L, 3)) {
-        return luaL_error(L, "database_credential: instance_names must be a list of strings");
-    }
-    if ((n > 0) == (endpoint != NULL))
-        return dbx_l_failf(L, DBX_ECONFIG,
-                           "database_credential needs exactly one of instance_names (provisioned) or endpoint (autoscaling)");
-    u = dbx_l_client_begin(L, &x);
-    dbx_err_clear(&err);
-    if (dbx_client_database_credential(u->c, &x.base, names, endpoint, &t, &err) != 0)
-        return dbx_l_fail(L, &err);
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, t.access);
-    lua_setfield(L, -2, "token");
-    lua_pushinteger(L, (lua_Integer)t.expires_at);
-    lua_setfield(L, -2, "expires_at");
-    dbx_token_clear(&t);
-    return 1;
-}
-
-static void push_check(lua_State *L, const dbx_check *ck, const char *name)
-{
-    lua_createtable(L, 0, 4);
-    if (!ck->ran) {
-        lua_pushboolean(L, 1);
-        lua_setfield(L, -2, "skipped");
-    } else {
-        lua_pushboolean(L, ck->ok);
-        lua_setfield(L, -2, "ok");
-        if (ck->status) {
-            lua_pushinteger(L, ck->status);
-            lua_setfield(L, -2, "status");
-        }
-        lua_pushnumber(L, (lua_Number)((long long)(ck->ms * 10 + 0.5)) / 10); /* 0.1 ms */
-        lua_setfield(L, -2, "ms");
-        if (!ck->ok) {
-            dbx_l_pusherr(L, &ck->err);
-            lua_setfield(L, -2, "error");
-        }
-    }
-    lua_setfield(L, -2, name);
-}
-
-/***
- * Checks the connection: identity (SCIM Me), a Unity Catalog table get (when
- * `table` is given) and a statement on the warehouse (when one is known).
- * Failures are reported in the result, not returned as errors.
- * @function Client:validate_connection
- * @tparam[opt] table opts `table`, `warehouse_id`, `statement` (default "SELECT 1")
- * @return `{ok=, user=, checks={authentication=, unity_catalog=, statement_execution=}}`,
- * each check `{ok=, status=, ms=, error=}` or `{skipped=true}`
- */
-static int l_validate_connection(lua_State *L)
-{
-    const char *table, *warehouse, *statement;
-    dbx_validation *v;
-    dbx_lclient *u;
-    dbx_lctx x;
-    lua_settop(L, 2);
-    if (lua_isnil(L, 2)) {
-        lua_newtable(L);
-        lua_replace(L, 2);
-    }
-    luaL_checktype(L, 2, LUA_TTABLE);
-    table = dbx_l_optstring(L, 2, "table", NULL);
-    warehouse = dbx_l_optstring(L, 2, "warehouse_id", NULL);
-    statement = dbx_l_optstring(L, 2, "statement", NULL);
-    v = lua_newuserdatauv(L, sizeof *v, 0); /* big: keep it off the C stack */
-    u = dbx_l_client_begin(L, &x);
-    dbx_client_validate(u->c, &x.base, table, warehouse, statement, v);
-    lua_createtable(L, 0, 3);
-    lua_pushboolean(L, v->auth.ok && (!v->unity_catalog.ran || v->unity_catalog.ok) &&
-                           (!v->statement_execution.ran || v->statement_execution.ok));
-    lua_setfield(L, -2, "ok");
-    if (v->user[0]) {
-        lua_pushstring(L, v->user);
-        lua_setfield(L, -2, "user");
-    }
-    lua_createtable(L, 0, 3);
-    push_check(L, &v->auth, "authentication");
-    push_check(L, &v->unity_catalog, "unity_catalog");
-    push_check(L, &v->statement_execution, "statement_execution");
-    if (v->state[0]) {
-        lua_getfield(L, -1, "statement_execution");
-        lua_pushstring(L, v->state);
-        lua_setfield(L, -2, "state");
-        lua_pop(L, 1);
-    }
-    lua_setfield(L, -2, "checks");
-    return 1;
-}
-
-/***
- * Calls the workspace REST API with the client's token and User-Agent.
- * Retries 429/503/502/504 and network errors within the retry budget; a
- * non-2xx answer is an error (`auth` for 401/403, else `http`) carrying the
- * server's `error_code` and `message`.
- * @function Client:request
- * @tparam string method upper-case, e.g. "GET", "POST"
- * @tparam string path beginning with "/", e.g. "/api/2.0/clusters/list"
- * @tparam[opt] table opts `query` (table, encoded and sorted), `body` (table:
- * sent as JSON; string: sent as is), `headers` (name -> value; not
- * Authorization or User-Agent)
- * @return the decoded JSON (when the answer is JSON; else the raw body
- * string) and `{status=, headers=, raw_headers=, request_id=}` (`headers`:
- * lower-case name -> value, decoded from `raw_headers` on first use); or
- * nil and an error
- */
-/* (implemented in l_request.c) */
-
 /* client:_info() — the non-secret settings, for the Lua-side methods. */
 static int l_info(lua_State *L)
 {
@@ -404,8 +267,6 @@ void dbx_l_open_client(lua_State *L)
         {"close", l_close},
         {"token", l_token},
         {"headers", l_headers},
-        {"database_credential", l_database_credential},
-        {"validate_connection", l_validate_connection},
         {"_info", l_info},
         {NULL, NULL},
     };
@@ -422,8 +283,8 @@ void dbx_l_open_client(lua_State *L)
     luaL_newmetatable(L, DBX_L_CLIENT_MT);
     luaL_setfuncs(L, meta, 0);
     luaL_newlib(L, methods);
-    /* Exposed so l_request.c and the Lua side (lua/databricks/client.lua)
-     * add their methods to the same table. */
+    /* Exposed so l_request.c, l_workspace.c and the Lua side
+     * (lua/databricks/client.lua) add their methods to the same table. */
     lua_pushvalue(L, -1);
     lua_setfield(L, -4, "client_methods");
     lua_setfield(L, -2, "__index");

@@ -117,8 +117,6 @@ static int read_config(lua_State *L, int idx, dbx_config_input *in, dbx_err *err
     in->has_open_browser = lua_getfield(L, idx, "open_browser") == LUA_TFUNCTION;
     in->has_on_tokens = lua_getfield(L, idx, "on_tokens") == LUA_TFUNCTION;
     lua_pop(L, 2);
-    in->env_ssl_cert_file = getenv("SSL_CERT_FILE");
-    in->env_curl_ca_bundle = getenv("CURL_CA_BUNDLE");
     return 0;
 }
 

@@ -26,7 +26,7 @@ int luaopen_databricks_core_impl(lua_State *L)
 {
     static void (*const areas[])(lua_State *) = {
         dbx_l_open_error,   dbx_l_open_useragent, dbx_l_open_parse,   dbx_l_open_client,
-        dbx_l_open_connect, dbx_l_open_request,   dbx_l_open_pgpass,  dbx_l_open_sys,
+        dbx_l_open_connect, dbx_l_open_request,   dbx_l_open_workspace, dbx_l_open_pgpass,  dbx_l_open_sys,
         dbx_l_open_config,  dbx_l_open_rotate,    dbx_l_open_tokenstore, dbx_l_open_logfile,
         dbx_l_open_files,
     };

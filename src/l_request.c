@@ -1,3 +1,8 @@
+/***
+The client returned by `databricks.connect` (more of its C methods).
+@module databricks.client
+*/
+
 /* l_request.c — client:request, the generic REST call every Lua-side
  * endpoint is built on: query and header tables into a request, the answer
  * into a Lua value plus its metadata (a table whose `headers` are decoded on
@@ -186,7 +191,22 @@ static int push_response(lua_State *L, const dbx_http_response *resp)
     return 2;
 }
 
-/* client:request — documented with the other methods in l_client.c. */
+/***
+ * Calls the workspace REST API with the client's token and User-Agent.
+ * Retries 429/503/502/504 and network errors within the retry budget; a
+ * non-2xx answer is an error (`auth` for 401/403, else `http`) carrying the
+ * server's `error_code` and `message`.
+ * @function Client:request
+ * @tparam string method upper-case, e.g. "GET", "POST"
+ * @tparam string path beginning with "/", e.g. "/api/2.0/clusters/list"
+ * @tparam[opt] table opts `query` (table, encoded and sorted), `body` (table:
+ * sent as JSON; string: sent as is), `headers` (name -> value; not
+ * Authorization or User-Agent)
+ * @return the decoded JSON (when the answer is JSON; else the raw body
+ * string) and `{status=, headers=, raw_headers=, request_id=}` (`headers`:
+ * lower-case name -> value, decoded from `raw_headers` on first use); or
+ * nil and an error
+ */
 /* Buffers of a request made while the client's scratch is in use (from
  * inside another call): a userdata, so that a raised error cannot leak them. */
 typedef struct own_buffers {

@@ -70,6 +70,8 @@ static int l_rotate_once(lua_State *L)
 #undef STR
     lua_pushinteger(L, (lua_Integer)r->expires_at);
     lua_setfield(L, -2, "expires_at");
+    lua_pushnumber(L, r->clock_skew);
+    lua_setfield(L, -2, "clock_skew");
     lua_pushinteger(L, r->pg_port);
     lua_setfield(L, -2, "pg_port");
     lua_pushboolean(L, r->mode_fixed);

@@ -1,5 +1,6 @@
-/* l_sys.c — Lua binding of sys.h and the clocks: what the Lua scheduler
- * needs to sleep, stop on signals and talk to systemd. */
+/* l_sys.c — Lua binding of sys.h, the clocks and random.h: what the Lua
+ * scheduler needs to sleep, stop on signals and talk to systemd, and random
+ * ids for Lua code. */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <lua.h>
 
 #include "l_util.h"
+#include "random.h"
 #include "sys.h"
 #include "timeutil.h"
 
@@ -106,6 +108,18 @@ static int l_format_rfc3339(lua_State *L)
     return 1;
 }
 
+/* core.uuid4() — a random (CSPRNG) version-4 UUID. */
+static int l_uuid4(lua_State *L)
+{
+    char id[37];
+    dbx_err err;
+    dbx_err_clear(&err);
+    if (dbx_uuid4(id, &err) != 0)
+        return dbx_l_fail(L, &err);
+    lua_pushstring(L, id);
+    return 1;
+}
+
 void dbx_l_open_sys(lua_State *L)
 {
     static const luaL_Reg fns[] = {
@@ -121,6 +135,7 @@ void dbx_l_open_sys(lua_State *L)
         {"sd_notify", l_sd_notify},
         {"watchdog_usec", l_watchdog_usec},
         {"format_rfc3339", l_format_rfc3339},
+        {"uuid4", l_uuid4},
         {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0);

@@ -56,6 +56,7 @@ void dbx_l_open_parse(lua_State *L);      /* l_parse.c: host, HTTP paths, JWT cl
 void dbx_l_open_client(lua_State *L);     /* l_client.c: the client type and its C methods */
 void dbx_l_open_connect(lua_State *L);    /* l_connect.c: connect (and the browser sign-in) */
 void dbx_l_open_request(lua_State *L);    /* l_request.c: client:request, response metadata */
+void dbx_l_open_workspace(lua_State *L);  /* l_workspace.c: the endpoint methods of the client */
 void dbx_l_open_pgpass(lua_State *L);     /* l_pgpass.c: .pgpass update/lookup */
 void dbx_l_open_sys(lua_State *L);        /* l_sys.c: clocks, sleep, signals, sd_notify */
 void dbx_l_open_config(lua_State *L);     /* l_config.c: INI parser */

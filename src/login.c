@@ -7,6 +7,7 @@
 #include "config.h"
 #include "loopback.h"
 #include "pkce.h"
+#include "random.h"
 
 static int authorize_url(dbx_buf *url, const char *endpoint, const dbx_login_opts *o, const char *state,
                          const char *challenge)

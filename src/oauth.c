@@ -66,14 +66,13 @@ done:
     return rc;
 }
 
-int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double now, dbx_token *out,
-                          dbx_err *err)
+int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double now, double issuer_now,
+                          dbx_token *out, dbx_err *err)
 {
     dbx_json *j = dbx_json_decode(env, body, len);
     const char *access, *refresh, *type, *s;
     size_t n, an = 0, rn = 0;
-    double expires_in = -1, exp = 0;
-    dbx_err ignored;
+    dbx_token_life life = {0};
     int rc;
     if (!j)
         return dbx_err_set(err, DBX_EPROTOCOL, "token endpoint answered with something that is not a JSON object");
@@ -94,19 +93,13 @@ int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double
         dbx_json_free(j);
         return dbx_err_set(err, DBX_EPROTOCOL, "token endpoint issued a \"%.40s\" token; only Bearer is supported", type);
     }
-    if (dbx_json_number(j, "expires_in", &expires_in) != 0 &&
+    if (dbx_json_number(j, "expires_in", &life.expires_in) != 0 &&
         (s = dbx_json_string(j, "expires_in", &n)) != NULL)
-        expires_in = strtod(s, NULL);
-    if (!(expires_in > 0 && expires_in < 1e9)) {
-        dbx_err_clear(&ignored);
-        dbx_claims c;
-        if (dbx_jwt_claims(env, access, &c, &ignored) != 0 || (exp = c.exp) <= now)
-            exp = now + 3600;
-        expires_in = exp - now;
-    }
-    rc = dbx_token_set(out, access, refresh, now + expires_in, now);
+        life.expires_in = strtod(s, NULL);
+    life.issuer_now = issuer_now;
+    rc = dbx_token_accept(out, env, access, refresh, &life, now, "token endpoint answer", err);
     dbx_json_free(j);
-    return rc ? dbx_err_set(err, DBX_EIO, "out of memory storing a token") : 0;
+    return rc;
 }
 
 /* Appends "&name=value" (form encoding). */
@@ -164,7 +157,7 @@ static int grant(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_bu
         dbx_http_error(env, &resp, op, err);
         goto done;
     }
-    rc = dbx_oauth_parse_token(env, dbx_buf_str(&resp.body), resp.body.len, dbx_now(), out, err);
+    rc = dbx_oauth_parse_token(env, dbx_buf_str(&resp.body), resp.body.len, dbx_now(), resp.date, out, err);
     if (rc != 0)
         dbx_err_context(err, "%s", what);
 done:

@@ -41,9 +41,10 @@ int dbx_oauth_refresh(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, d
 int dbx_oauth_exchange_code(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_token *out,
                             dbx_err *err);
 
-/* Parses a token endpoint's JSON answer (fuzzed). expires_in, else the JWT
- * exp claim, else one hour. */
-int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double now, dbx_token *out,
-                          dbx_err *err);
+/* Parses a token endpoint's JSON answer (fuzzed). The lifetime is judged
+ * by token.h from expires_in, else the JWT's exp - iat, else one hour;
+ * `issuer_now` is the answer's Date (0 if none). */
+int dbx_oauth_parse_token(dbx_jsonenv *env, const char *body, size_t len, double now, double issuer_now,
+                          dbx_token *out, dbx_err *err);
 
 #endif

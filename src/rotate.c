@@ -9,10 +9,12 @@
 #include "config.h"
 #include "hostname.h"
 #include "jwt.h"
+#include "lakebase.h"
 #include "oauth.h"
 #include "pgpass.h"
 #include "timeutil.h"
 #include "tokenstore.h"
+#include "workspace.h"
 
 static int valid_source(const char *s)
 {
@@ -107,15 +109,17 @@ int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_repor
     dbx_buf store = {0};
     dbx_client *c = NULL;
     dbx_ctx ctx = {env, NULL, NULL};
+    dbx_http_response resp;
     dbx_token cred = {0};
     dbx_pgpass_entry e;
     dbx_pgpass_report pr;
     char port[8];
-    double exp, now, margin;
+    double exp, now, margin, ttl;
     int rc = -1;
 
     memset(r, 0, sizeof *r);
     memset(&pr, 0, sizeof pr);
+    dbx_http_response_init(&resp);
     if (dbx_rotate_check(o, err) != 0 || dbx_normalize_host(o->workspace_url, host, sizeof host, err) != 0)
         return -1;
     if (o->token_store ? dbx_buf_puts(&store, o->token_store) != 0
@@ -135,46 +139,57 @@ int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_repor
 
     if (o->pg_username) {
         copy(user, sizeof user, o->pg_username);
-    } else if (dbx_client_username(c, &ctx, user, sizeof user, err) != 0) {
+    } else if (dbx_ws_me(c, &ctx, &resp, user, sizeof user, err) != 0) {
         dbx_err_context(err, "finding the PostgreSQL user name (give --pg-username to skip this)");
         goto done;
     }
     if (o->pg_host) {
         copy(dns, sizeof dns, o->pg_host);
-    } else if (dbx_client_instance_dns(c, &ctx, o->instance_name, dns, sizeof dns, err) != 0) {
-        goto done;
+    } else {
+        dbx_lb_info info;
+        if (dbx_lb_instance(c, &ctx, o->instance_name, &info, err) != 0)
+            goto done;
+        if (!info.host[0]) {
+            dbx_err_set(err, DBX_EPROTOCOL, "Lakebase instance %s has no read_write_dns yet (is it still starting?)",
+                        o->instance_name);
+            goto done;
+        }
+        copy(dns, sizeof dns, info.host);
     }
 
     if (o->instance_name || o->endpoint) {
         const char *names[] = {o->instance_name, NULL};
-        if (dbx_client_database_credential(c, &ctx, o->instance_name ? names : NULL, o->endpoint, &cred, err) != 0)
+        dbx_lb_request rq = {0};
+        rq.instance_names = o->instance_name ? names : NULL;
+        rq.endpoint = o->endpoint;
+        if (dbx_lb_credential(c, &ctx, &rq, &cred, err) != 0)
             goto done;
     } else if (dbx_token_set(&cred, token, NULL, exp, dbx_now()) != 0) {
         dbx_err_set(err, DBX_EIO, "out of memory");
         goto done;
     }
 
-    /* The claims are read, never verified: they only decide what we log and
-     * whether the password is worth writing. */
+    /* The claims are read, never verified: they only name the subject in
+     * the log. The lifetime was judged from what the server stated (see
+     * token.h), so a skewed local clock cannot make it look expired. */
     {
         dbx_err ignored;
         dbx_err_clear(&ignored);
         if (dbx_jwt_claims(env, cred.access, &claims, &ignored) != 0)
             memset(&claims, 0, sizeof claims);
     }
-    if (claims.exp > 0 && (cred.expires_at <= 0 || claims.exp < cred.expires_at))
-        cred.expires_at = claims.exp;
     now = dbx_now();
+    ttl = cred.expires_at - cred.obtained_at;
     /* The safety margin scales down for short-lived credentials (a token
      * that lives 10 minutes in all may be written with 2 minutes left). */
     margin = o->min_validity > 0 ? o->min_validity : 120;
-    if (claims.iat > 0 && claims.exp > claims.iat && (claims.exp - claims.iat) / 4 < margin)
-        margin = (claims.exp - claims.iat) / 4;
+    if (ttl > 0 && ttl / 4 < margin)
+        margin = ttl / 4;
     if (cred.expires_at > 0 && cred.expires_at - now < margin) {
         dbx_err_set(err, DBX_EAUTH,
-                    "the %s expires in %.0f s (at %.0f), too soon to be worth writing: .pgpass was left as it was",
+                    "the %s expires in %.0f s, too soon to be worth writing: .pgpass was left as it was",
                     o->instance_name || o->endpoint ? "Lakebase credential" : "workspace token",
-                    cred.expires_at - now, cred.expires_at);
+                    cred.expires_at - now);
         goto done;
     }
 
@@ -189,6 +204,7 @@ int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_repor
 
     copy(r->subject, sizeof r->subject, claims.sub[0] ? claims.sub : user);
     r->expires_at = cred.expires_at;
+    r->clock_skew = cred.clock_skew;
     copy(r->pgpass_file, sizeof r->pgpass_file, dbx_buf_str(&pr.file.target));
     copy(r->pg_host, sizeof r->pg_host, dns);
     r->pg_port = o->pg_port ? o->pg_port : 5432;
@@ -198,6 +214,7 @@ int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_repor
     r->mode_fixed = pr.file.mode_fixed;
     rc = 0;
 done:
+    dbx_http_response_free(&resp);
     dbx_pgpass_report_free(&pr);
     dbx_token_clear(&cred);
     dbx_client_free(c);

@@ -32,7 +32,8 @@ typedef struct dbx_rotate_opts {
 
 typedef struct dbx_rotate_report {
     char subject[256];
-    double expires_at;
+    double expires_at;          /* on this machine's clock */
+    double clock_skew;          /* this clock minus the server's, seconds (0 when unknown) */
     char pgpass_file[4096];
     char source[8];             /* m2m, u2m, cli */
     char pg_host[256];

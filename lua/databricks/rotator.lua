@@ -150,6 +150,11 @@ function Rotator:run_once()
     report.pg_username, report.pg_host, report.pg_port, report.pg_database, report.subject, report.source,
     report.pgpass_file, report.action, iso(report.expires_at) or "?",
     math.floor((report.expires_at - now) / 60))
+  if math.abs(report.clock_skew or 0) > 60 then
+    self.log:warn("this machine's clock is %d s %s the workspace's; the credential's lifetime was taken from "
+      .. "what the server stated, so rotation goes on (fix the clock: NTP)", math.floor(math.abs(report.clock_skew)),
+      report.clock_skew > 0 and "ahead of" or "behind")
+  end
   if report.mode_fixed then
     self.log:warn("%s was readable by other users; it is now 0600", report.pgpass_file)
   end

@@ -40,7 +40,11 @@ local AUTH_MESSAGES = {
 local App = {}
 App.__index = App
 
+-- The simulated server clock (one app per simulator process).
+local server_now = os.time
+
 local function new_app(state, port)
+  server_now = function() return state:now() end
   return setmetatable({ state = state, port = port }, App)
 end
 
@@ -59,7 +63,9 @@ local function write(stream, entry, status, body, headers, opts)
   list[#list + 1] = { "Content-Length", opts.content_length or #payload }
   list[#list + 1] = { "x-request-id", rid }
   list[#list + 1] = { "Server", "databricks-sim" }
-  list[#list + 1] = { "Date", os.date("!%a, %d %b %Y %H:%M:%S GMT") }
+  -- The server clock is the simulated one (s:advance moves it), as a real
+  -- server's Date and the expiries it issues come from one clock.
+  list[#list + 1] = { "Date", os.date("!%a, %d %b %Y %H:%M:%S GMT", math.floor(server_now())) }
   list[#list + 1] = { "Connection", opts.keep == false and "close" or "keep-alive" }
   if entry then
     entry.status = status
