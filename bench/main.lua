@@ -13,7 +13,7 @@
 -- BENCH_RESULTS (also write the report to this file).
 -- Nothing here loads the code under test: the in-process benchmarks run in
 -- their own lua5.4 processes (bench/inproc.lua).
-local certs = require "support.certs"
+local certs = require "databricks.simulator.certs"
 local helpers = require "support.helpers"
 local quote, join, read_file, write_file = helpers.quote, helpers.join, helpers.read_file, helpers.write_file
 local nginx = require "nginx"

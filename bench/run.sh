@@ -60,7 +60,7 @@ fi
 env -i \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   HOME="$scratch/home" TMPDIR="$scratch" LANG=C.UTF-8 \
-  LUA_PATH="$root/bench/?.lua;$root/spec/?.lua;;" LUA_CPATH=";;" \
+  LUA_PATH="$root/bench/?.lua;$root/spec/?.lua;$root/lua/?.lua;;" LUA_CPATH=";;" \
   BENCH_ROOT="$root" BENCH_TMP="$scratch" BENCH_BIN="$scratch/bin" \
   BENCH_QUICK="${BENCH_QUICK:-}" BENCH_IDLE="${BENCH_IDLE:-}" BENCH_RESULTS="$results" \
   lua5.4 bench/main.lua

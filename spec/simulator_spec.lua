@@ -1,4 +1,4 @@
--- Specs of the local Databricks workspace simulator (spec/support/simulator*)
+-- Specs of the local Databricks workspace simulator (lua/databricks/simulator/)
 -- itself: the OAuth server, the REST, SQL and Lakebase endpoints, programmed
 -- faults, the request log, connection handling and the PG hook. They talk to
 -- it over HTTPS exactly as the connector does and never load the connector.

@@ -8,7 +8,7 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local socket = require "socket"
 local cjson = require "cjson"
-local client = dofile(here .. "simulator/client.lua")
+local client = dofile(here .. "sim_client.lua")
 
 local function args(argv)
   local opts, i = { timeout = 15 }, 1

@@ -1,5 +1,5 @@
--- The spec-side handle of the workspace simulator (spec/support/simulator.lua).
--- Starts it as a separate process, talks to its control API, and offers a
+-- The spec-side handle of the workspace simulator (bin/databricks-simulator,
+-- modules databricks.simulator.*). Starts it as a separate process, talks to its control API, and offers a
 -- few conveniences for specs (HTTPS requests trusting the test CA, PKCE
 -- pairs, a background "browser" for U2M sign-in). Plain Lua: it does not
 -- depend on busted and never loads the code under test.
@@ -31,9 +31,9 @@ end
 
 local cjson = require "cjson"
 local helpers = sibling("helpers.lua", "support.helpers")
-local certs = sibling("certs.lua", "support.certs")
-local client = dofile(here .. "simulator/client.lua")
-local sha256 = dofile(here .. "simulator/sha256.lua")
+local certs = require "databricks.simulator.certs"
+local client = dofile(here .. "sim_client.lua")
+local sha256 = require "databricks.simulator.sha256"
 
 local json = cjson.new()
 json.encode_sparse_array(true)
@@ -41,7 +41,7 @@ json.encode_sparse_array(true)
 local Sim = {}
 Sim.__index = Sim
 Sim.client = client
-Sim.script = here .. "simulator.lua"
+Sim.script = (here:gsub("spec/support/$", "")) .. "bin/databricks-simulator"
 
 local function mktemp_dir(prefix)
   local base = os.getenv("TMPDIR") or "/tmp"

@@ -2,10 +2,10 @@
 -- change settings, program faults, read the request log, the issued tokens
 -- and the state, move the token clock, and reset. JSON in, JSON out. It never
 -- appears in the request log.
-local http = require "http"
-local json = require "json"
-local util = require "util"
-local sql = require "routes_sql"
+local http = require "databricks.simulator.http"
+local json = require "databricks.simulator.json"
+local util = require "databricks.simulator.util"
+local sql = require "databricks.simulator.routes_sql"
 
 local M = {}
 

@@ -1,24 +1,22 @@
--- Local Databricks workspace simulator (test infrastructure, never shipped).
---   lua5.4 spec/support/simulator.lua --ready-file F --cert C --key K
+-- Local Databricks workspace simulator: the entry module of
+-- bin/databricks-simulator.
+--   databricks-simulator --ready-file F --cert C --key K
 --          [--config JSON-FILE] [--watch-pid PID] [--port N] [--control-port N]
 -- Serves the workspace API over HTTPS on 127.0.0.1:PORT and the control API
 -- over plain HTTP on 127.0.0.1:CONTROL-PORT (0 = any free port), then writes
 -- {"pid","port","control_port","defaults"} to the ready file. Exits on
 -- SIGTERM, or within about a second once the --watch-pid process is gone.
 -- It must never load the code under test (`databricks`).
-local here = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./")
-package.path = here .. "simulator/?.lua;" .. package.path
-
 local ssl = require "ssl"
-local json = require "json"
-local loop_mod = require "loop"
-local State = require "state"
-local App = require "app"
-local control = require "control"
+local json = require "databricks.simulator.json"
+local loop_mod = require "databricks.simulator.loop"
+local State = require "databricks.simulator.state"
+local App = require "databricks.simulator.app"
+local control = require "databricks.simulator.control"
 
 local function usage(msg)
   io.stderr:write("simulator: ", msg, "\n",
-    "usage: simulator.lua --ready-file F --cert C --key K [--config JSON-FILE]",
+    "usage: databricks-simulator --ready-file F --cert C --key K [--config JSON-FILE]",
     " [--watch-pid PID] [--port N] [--control-port N]\n")
   os.exit(2)
 end
@@ -70,7 +68,9 @@ local function alive(pid)
   return os.execute("kill -0 " .. math.floor(pid) .. " 2>/dev/null") == true
 end
 
-local function main(argv)
+local M = {}
+
+function M.main(argv)
   local opts = parse_args(argv)
   local state = State.new()
   if opts.config then
@@ -117,6 +117,7 @@ local function main(argv)
   loop_mod.report("listening on https://127.0.0.1:%d (control http://127.0.0.1:%d), pid %d",
     port, cport, info.pid)
   loop:run()
+  return 0
 end
 
-main(arg)
+return M

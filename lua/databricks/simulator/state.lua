@@ -3,7 +3,7 @@
 -- faults and PG hook runs. Routes read and change it; the control API shows
 -- it. It does no I/O.
 local socket = require "socket"
-local util = require "util"
+local util = require "databricks.simulator.util"
 
 local State = {}
 State.__index = State

@@ -1,7 +1,7 @@
 -- Error bodies in the three shapes Databricks uses: REST
 -- {"error_code","message"}, OAuth (RFC 6749) {"error","error_description"}
 -- and SCIM {"schemas","detail","status"}. Each returns status, body.
-local json = require "json"
+local json = require "databricks.simulator.json"
 
 local M = {}
 

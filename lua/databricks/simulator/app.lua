@@ -4,17 +4,17 @@
 -- and writes responses (always with x-request-id and, unless a fault says
 -- otherwise, a JSON Content-Type). A bug in a route answers 500; it never
 -- takes the server down.
-local http = require "http"
-local json = require "json"
-local loop = require "loop"
-local util = require "util"
-local errors = require "errors"
-local faults = require "faults"
-local tokens = require "tokens"
-local oauth = require "routes_oauth"
-local workspace = require "routes_workspace"
-local sql = require "routes_sql"
-local lakebase = require "routes_lakebase"
+local http = require "databricks.simulator.http"
+local json = require "databricks.simulator.json"
+local loop = require "databricks.simulator.loop"
+local util = require "databricks.simulator.util"
+local errors = require "databricks.simulator.errors"
+local faults = require "databricks.simulator.faults"
+local tokens = require "databricks.simulator.tokens"
+local oauth = require "databricks.simulator.routes_oauth"
+local workspace = require "databricks.simulator.routes_workspace"
+local sql = require "databricks.simulator.routes_sql"
+local lakebase = require "databricks.simulator.routes_lakebase"
 
 local ROUTES = {
   { "GET", "^/oidc/%.well%-known/oauth%-authorization%-server/?$", oauth.discovery },

@@ -4,8 +4,8 @@
 -- bodies, or a request left hanging. Faults replace the answer entirely: the
 -- route handler does not run, so nothing is issued or consumed. (A fault with
 -- only `delay` is handled by the app, which then answers normally.)
-local errors = require "errors"
-local json = require "json"
+local errors = require "databricks.simulator.errors"
+local json = require "databricks.simulator.json"
 
 local M = {}
 

@@ -3,7 +3,7 @@
 -- password of a LOGIN role named after the caller, set by running the admin
 -- argv plus `-c <SQL>`. Each argv element is shell-quoted; the password never
 -- goes into the recorded runs or the simulator's log.
-local util = require "util"
+local util = require "databricks.simulator.util"
 
 local M = {}
 

@@ -3,10 +3,10 @@
 -- and /oidc/v1/token (client_credentials, authorization_code, refresh_token
 -- grants). Errors follow RFC 6749; the authorize endpoint answers a bad
 -- client or redirect URI with an HTML page and never redirects there.
-local errors = require "errors"
-local sha256 = require "sha256"
-local tokens = require "tokens"
-local util = require "util"
+local errors = require "databricks.simulator.errors"
+local sha256 = require "databricks.simulator.sha256"
+local tokens = require "databricks.simulator.tokens"
+local util = require "databricks.simulator.util"
 
 local M = {}
 

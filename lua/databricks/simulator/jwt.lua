@@ -2,8 +2,8 @@
 -- with a random 256-byte "RS256 signature" (nothing verifies it) and the
 -- claims padded so the whole token is about 1 KB, like Databricks OAuth
 -- access tokens and Lakebase credentials. Owns token shape only.
-local json = require "json"
-local util = require "util"
+local json = require "databricks.simulator.json"
+local util = require "databricks.simulator.util"
 
 local M = {}
 

@@ -3,9 +3,9 @@
 -- credentials, and Bearer authentication of REST calls against them and the
 -- configured PATs. Every issued token is recorded in the state (the control
 -- API shows them; the request log never gets them from here).
-local jwt = require "jwt"
-local util = require "util"
-local pg_hook = require "pg_hook"
+local jwt = require "databricks.simulator.jwt"
+local util = require "databricks.simulator.util"
+local pg_hook = require "databricks.simulator.pg_hook"
 
 local M = {}
 

@@ -2,10 +2,10 @@
 -- (/api/2.0/database/credentials), instance look-up (read_write_dns) and
 -- credentials for autoscaling endpoints (/api/2.0/postgres/credentials).
 -- Issuing a credential runs the PG hook (see pg_hook.lua) for the caller.
-local errors = require "errors"
-local json = require "json"
-local tokens = require "tokens"
-local util = require "util"
+local errors = require "databricks.simulator.errors"
+local json = require "databricks.simulator.json"
+local tokens = require "databricks.simulator.tokens"
+local util = require "databricks.simulator.util"
 
 local M = {}
 

@@ -5,9 +5,9 @@
 -- parameter echo (`SELECT :a AS x, :b AS y`). Statement timing uses the real
 -- clock, never the simulated token clock.
 local socket = require "socket"
-local errors = require "errors"
-local json = require "json"
-local util = require "util"
+local errors = require "databricks.simulator.errors"
+local json = require "databricks.simulator.json"
+local util = require "databricks.simulator.util"
 
 local M = {}
 

@@ -1,6 +1,7 @@
--- Throw-away TLS material for the workspace simulator, made with the openssl
--- CLI: a test CA and a server certificate for DNS:localhost and
--- IP:127.0.0.1 signed by it (EC P-256, valid two days).
+-- Throw-away TLS material for the workspace simulator (its per-run CA, the
+-- specs and the bench), made with the openssl CLI: a test CA and a server
+-- certificate for DNS:localhost and IP:127.0.0.1 signed by it (EC P-256,
+-- valid two days).
 --   certs.make(dir)  -> {ca_file=, cert_file=, key_file=} (dir must exist)
 --   certs.shared()   -> the same, made once per process under $TMPDIR (and
 --                       removed when the Lua state closes)

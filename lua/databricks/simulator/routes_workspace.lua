@@ -2,9 +2,9 @@
 -- and Unity Catalog table look-ups (configured tables, forbidden ones, 404
 -- TABLE_DOES_NOT_EXIST for the rest). Bearer authentication happens in the
 -- router before these run; ctx.identity is the caller.
-local errors = require "errors"
-local json = require "json"
-local util = require "util"
+local errors = require "databricks.simulator.errors"
+local json = require "databricks.simulator.json"
+local util = require "databricks.simulator.util"
 
 local M = {}
 
