@@ -93,8 +93,16 @@ end)
 describe("redact", function()
   it("scrubs JWTs, PATs, Bearer values and secret-bearing keys", function()
     local s = core.redact("a eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.abc b dapi0123456789abcdef0123 "
-      .. "Bearer xyz client_secret=shh&x=1")
+      .. "Bearer xY1 client_secret=shh&x=1")
     assert.are.equal("a [REDACTED] b [REDACTED] Bearer *** client_secret=***&x=1", s)
+  end)
+
+  it("trust #1 leaves prose alone: a word after Bearer or Basic is not a credential", function()
+    for _, prose in ipairs({ "only Bearer is supported", "Bearer tokens are required", "use Basic auth",
+                             "invalid token: expired", "status code: 500" }) do
+      assert.are.equal(prose, core.redact(prose))
+    end
+    assert.are.equal("Bearer [REDACTED]", core.redact("Bearer abcdefghijkl"))
   end)
 
   it("scrubs known secrets of any shape", function()

@@ -262,7 +262,6 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
 {
     dbx_buf *url = &c->url;
     dbx_http_request req = {0};
-    const char *secrets[6];
     char what[300];
     int rc = -1;
 
@@ -280,14 +279,6 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
             dbx_err_set(err, DBX_EIO, "out of memory");
             break;
         }
-        {
-            const char *all[] = {c->tok.access, c->tok.refresh, c->cfg.client_secret, c->cfg.token};
-            size_t n = 0;
-            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-                if (all[i])
-                    secrets[n++] = all[i];
-            secrets[n] = NULL;
-        }
         req.method = method;
         req.url = url->data;
         req.authorization = auth;
@@ -295,7 +286,6 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
         req.body = body;
         req.body_len = body_len;
         req.headers = headers;
-        req.secrets = secrets;
         if (dbx_http_send(c->http, &req, resp, err) != 0) {
             snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
             dbx_err_context(err, "%s", what);

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "hostname.h"
+#include "redact.h"
 
 const dbx_config_key dbx_config_keys[] = {
     {"host", "string"},          {"auth_type", "string"},     {"token", "string"},
@@ -271,12 +272,18 @@ int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
         dbx_config_free(out);
         return -1;
     }
+    /* The config's secrets are known secrets until it is freed. */
+    dbx_secret_add(out->token);
+    dbx_secret_add(out->client_secret);
+    dbx_secret_add(out->access_token);
+    dbx_secret_add(out->refresh_token);
     return 0;
 }
 
 static void wipe_free(char **s)
 {
     if (*s) {
+        dbx_secret_remove(*s);
         dbx_wipe(*s, strlen(*s));
         free(*s);
         *s = NULL;

@@ -44,7 +44,8 @@ static int l_error(lua_State *L)
     return 1;
 }
 
-/* core.redact(text[, {known secrets...}]) */
+/* core.redact(text[, {more secrets...}]): what every message gets
+ * (redact.h), plus an optional list. */
 static int l_redact(lua_State *L)
 {
     size_t n;
@@ -53,20 +54,17 @@ static int l_redact(lua_State *L)
     char *p = luaL_buffinitsize(L, &b, n + 1);
     memcpy(p, s, n + 1);
     if (lua_istable(L, 2)) {
-        /* Known secrets given as a list. */
-        const char *list[33];
-        int k = 0;
-        for (lua_Integer i = 1; k < 32; i++) {
+        /* Further secrets given as a list (any number). */
+        lua_Integer count = (lua_Integer)luaL_len(L, 2);
+        const char **list = lua_newuserdatauv(L, sizeof *list * (size_t)(count + 1), 0);
+        for (lua_Integer i = 1; i <= count; i++) {
             lua_rawgeti(L, 2, i);
-            if (!lua_isstring(L, -1)) {
-                lua_pop(L, 1);
-                break;
-            }
-            list[k++] = lua_tostring(L, -1);
+            list[i - 1] = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
             lua_pop(L, 1); /* strings stay anchored by the list table */
         }
-        list[k] = NULL;
+        list[count] = NULL;
         dbx_redact_known(p, list);
+        lua_pop(L, 1);
     } else {
         dbx_redact(p);
     }
@@ -74,11 +72,23 @@ static int l_redact(lua_State *L)
     return 1;
 }
 
+/* core.add_secret(s): a secret Lua code holds (read from a file, say) is
+ * registered for the rest of the process, so every message redacts it. */
+static int l_add_secret(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    if (strlen(s) == n)
+        dbx_secret_add(s);
+    return 0;
+}
+
 void dbx_l_open_error(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"error", l_error},
         {"redact", l_redact},
+        {"add_secret", l_add_secret},
         {NULL, NULL},
     };
     if (luaL_newmetatable(L, DBX_L_ERROR_MT)) {

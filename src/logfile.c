@@ -95,10 +95,15 @@ int dbx_logfile_write(dbx_logfile *l, const char *line, size_t n, dbx_err *err)
     dbx_buf b = {0};
     ssize_t w;
     int rc = 0;
-    if (dbx_buf_append(&b, line, n) || dbx_buf_append(&b, "\n", 1))
+    if (dbx_buf_append(&b, line, n))
         return dbx_err_set(err, DBX_EIO, "out of memory");
+    /* One line: the scrub turns any line break inside it into a space. */
     dbx_redact(b.data);
     b.len = strlen(b.data);
+    if (dbx_buf_append(&b, "\n", 1)) {
+        dbx_buf_free(&b);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
     if (l->max_bytes && l->size > 0 && (size_t)l->size + b.len > l->max_bytes) {
         close(l->fd);
         l->fd = -1;

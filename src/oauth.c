@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "httperr.h"
 #include "jwt.h"
+#include "redact.h"
 #include "timeutil.h"
 
 static int copy_url(char *dst, size_t cap, const char *s, size_t n)
@@ -141,6 +142,13 @@ static int grant(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_bu
         dbx_err_set(err, DBX_EIO, "out of memory");
         goto done;
     }
+    /* Everything secret in this request is a known secret while it is in
+     * flight, so an echo in the answer is redacted; the Basic credential
+     * (base64 of id:secret) too. */
+    for (int i = 0; i < 4; i++)
+        dbx_secret_add(secrets[i]);
+    if (auth.len > 6)
+        dbx_secret_add(auth.data + 6);
     req.method = "POST";
     req.url = g->token_url;
     req.authorization = g->client_secret ? auth.data : NULL;
@@ -161,6 +169,10 @@ static int grant(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_bu
     if (rc != 0)
         dbx_err_context(err, "%s", what);
 done:
+    for (int i = 0; i < 4; i++)
+        dbx_secret_remove(secrets[i]);
+    if (auth.len > 6)
+        dbx_secret_remove(auth.data + 6);
     dbx_buf_free(&auth);
     dbx_http_response_free(&resp);
     return rc;

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "jwt.h"
+#include "redact.h"
 
 #define DBX_SDK_EXPIRY_BUFFER 40.0 /* seconds: the SDKs' expiryDelta */
 
@@ -36,9 +37,11 @@ dbx_token_state dbx_token_check(const dbx_token *t, double now)
     return DBX_TOKEN_FRESH;
 }
 
+/* A token string leaves memory: it is no longer a secret we hold. */
 static void wipe_free(char *s)
 {
     if (s) {
+        dbx_secret_remove(s);
         dbx_wipe(s, strlen(s));
         free(s);
     }
@@ -60,6 +63,10 @@ int dbx_token_set(dbx_token *t, const char *access, const char *refresh, double 
         return -1;
     }
     dbx_token_clear(t);
+    /* Every token we hold is a known secret until it is released: an echo
+     * of it in any message is redacted (redact.h). */
+    dbx_secret_add(a);
+    dbx_secret_add(r);
     t->access = a;
     t->refresh = r;
     t->expires_at = expires_at;

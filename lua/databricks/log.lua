@@ -1,8 +1,9 @@
 --- Human log lines for the command-line tools and the rotator daemon:
 -- timestamped, to stderr (journald and launchd capture it) and to a private,
 -- size-rotated log file (0600; 10 MiB x 5 by default). Every line is
--- redacted — generic patterns plus the secrets the caller registers — before
--- it goes anywhere.
+-- scrubbed by the core before it goes anywhere: control characters (a
+-- server cannot forge a line), every secret the process knows (the core's
+-- registry, which `secret` adds to) and the generic secret patterns.
 -- @module databricks.log
 local core = require "databricks.core"
 
@@ -17,13 +18,14 @@ function Log.new(opts)
   return setmetatable({
     file = opts.file, stderr = opts.stderr ~= false, verbose = opts.verbose,
     program = opts.program or "lua-databricks", max_bytes = opts.max_bytes or 10 * 1024 * 1024,
-    keep = opts.keep or 5, secrets = {}, handle = nil, file_error = nil,
+    keep = opts.keep or 5, handle = nil, file_error = nil,
   }, Log)
 end
 
---- Registers a secret that must never appear in a line.
-function Log:secret(s)
-  if type(s) == "string" and #s >= 6 then self.secrets[#self.secrets + 1] = s end
+--- Registers a secret that must never appear in a line (nor in any other
+-- message of this process: it joins the core's registry).
+function Log:secret(s) -- luacheck: no unused args
+  if type(s) == "string" then core.add_secret(s) end
 end
 
 local function timestamp()
@@ -34,8 +36,7 @@ end
 function Log:_emit(level, fmt, ...)
   local ok, msg = pcall(string.format, fmt, ...)
   if not ok then msg = fmt end
-  local line = core.redact(string.format("%s %s[%d] %s: %s", timestamp(), self.program, core.getpid(), level, msg),
-    self.secrets)
+  local line = core.redact(string.format("%s %s[%d] %s: %s", timestamp(), self.program, core.getpid(), level, msg))
   if self.stderr then
     io.stderr:write(line, "\n")
     io.stderr:flush()
