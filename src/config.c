@@ -129,7 +129,8 @@ static int check_credentials(const dbx_config_input *in, dbx_auth_type t, dbx_er
                                "auth_type %s does not take %s (it belongs to %s): one connection "
                                "uses one auth type, so remove %s",
                                dbx_auth_type_name(t), k->name, dbx_auth_type_name(k->owner), k->name);
-        if ((k->required & BIT(t)) && (!v || !*v)) {
+        /* The rotator's stored tokens stand in for a handed-in token. */
+        if ((k->required & BIT(t)) && (!v || !*v) && !(t == DBX_AUTH_TOKEN && in->token_store)) {
             size_t len = strlen(missing);
             snprintf(missing + len, sizeof missing - len, "%s%s", len ? " and " : "", k->name);
         }
@@ -264,7 +265,8 @@ int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
                                      : t == DBX_AUTH_U2M ? DBX_DEFAULT_REDIRECT
                                                          : NULL) ||
         dup_into(&out->scopes, in->scopes ? in->scopes : t == DBX_AUTH_U2M ? DBX_DEFAULT_U2M_SCOPES : NULL) ||
-        dup_into(&out->databricks_cli, in->databricks_cli ? in->databricks_cli : "databricks")) {
+        dup_into(&out->databricks_cli, in->databricks_cli ? in->databricks_cli : "databricks") ||
+        dup_into(&out->token_store, in->token_store)) {
         dbx_config_free(out);
         return dbx_err_set(err, DBX_EIO, "out of memory");
     }
@@ -305,5 +307,6 @@ void dbx_config_free(dbx_config *c)
     free(c->serverless_compute_id);
     free(c->ca_file);
     free(c->databricks_cli);
+    free(c->token_store);
     memset(c, 0, sizeof *c);
 }

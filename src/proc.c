@@ -1,4 +1,5 @@
-/* proc.c — helper programs via posix_spawnp (see proc.h). posix_spawn keeps
+/* proc.c — helper programs via posix_spawnp (see proc.h), with an
+ * environment without our secrets (childenv.h). posix_spawn keeps
  * this safe inside multi-threaded hosts (no fork of a big address space,
  * no async-signal-safety traps between fork and exec). */
 #include "proc.h"
@@ -12,9 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "childenv.h"
 #include "timeutil.h"
-
-extern char **environ;
 
 #define CAPTURE_LIMIT (1 << 20)
 
@@ -43,6 +43,13 @@ static int drain(int fd, dbx_buf *b)
 int dbx_proc_run(const char *const argv[], double timeout, dbx_buf *out, dbx_buf *errout,
                  int *exit_status, int *not_found, dbx_err *err)
 {
+    return dbx_proc_run_env(argv, NULL, timeout, out, errout, exit_status, not_found, err);
+}
+
+int dbx_proc_run_env(const char *const argv[], const char *const *extra_env, double timeout, dbx_buf *out,
+                     dbx_buf *errout, int *exit_status, int *not_found, dbx_err *err)
+{
+    dbx_childenv env;
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, rc, status = 0, timed_out = 0;
     posix_spawn_file_actions_t fa;
     pid_t pid;
@@ -58,14 +65,20 @@ int dbx_proc_run(const char *const argv[], double timeout, dbx_buf *out, dbx_buf
     }
     fcntl(po[0], F_SETFD, FD_CLOEXEC);
     fcntl(pe[0], F_SETFD, FD_CLOEXEC);
+    if (dbx_childenv_build(&env, extra_env) != 0) {
+        close_pair(po);
+        close_pair(pe);
+        return dbx_err_set(err, DBX_EIO, "out of memory building the environment of %s", argv[0]);
+    }
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, po[1], 1);
     posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
     posix_spawn_file_actions_addclose(&fa, po[1]);
     posix_spawn_file_actions_addclose(&fa, pe[1]);
-    rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, env.envp);
     posix_spawn_file_actions_destroy(&fa);
+    dbx_childenv_free(&env);
     close(po[1]);
     close(pe[1]);
     po[1] = pe[1] = -1;

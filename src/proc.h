@@ -1,7 +1,7 @@
 /* proc.h — runs a helper program (the Databricks CLI, a browser opener)
  * without a shell: argv only, PATH lookup, stdout and stderr captured with a
- * size cap, a deadline after which it is killed. Nothing the child prints is
- * passed on unredacted. */
+ * size cap, a deadline after which it is killed, an environment without our
+ * secrets. Nothing the child prints is passed on unredacted. */
 #ifndef DBX_PROC_H
 #define DBX_PROC_H
 
@@ -14,5 +14,10 @@
  * it ran past the deadline. out/errout may be NULL (discarded). */
 int dbx_proc_run(const char *const argv[], double timeout, dbx_buf *out, dbx_buf *errout,
                  int *exit_status, int *not_found, dbx_err *err);
+
+/* The same, with extra "NAME=value" variables (NULL-terminated, or NULL).
+ * Every child gets childenv.h's environment: ours without any secret. */
+int dbx_proc_run_env(const char *const argv[], const char *const *extra_env, double timeout, dbx_buf *out,
+                     dbx_buf *errout, int *exit_status, int *not_found, dbx_err *err);
 
 #endif

@@ -285,6 +285,18 @@ size_t dbx_secret_count(void)
     return n;
 }
 
+int dbx_secret_contained(const char *s)
+{
+    int found = 0;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < registry_n && !found; i++)
+        found = strstr(s, registry[i].value) != NULL;
+    pthread_mutex_unlock(&registry_lock);
+    return found;
+}
+
 /* ---- scrubbing ---------------------------------------------------------- */
 
 static void scrub(char *s, const char *const *extra)
