@@ -79,11 +79,14 @@ local function check_link(state, req)
   if state:now() >= link.expires then
     return nil, deny("AccessDenied", "Request has expired")
   end
+  local missing = {}
   for name, value in pairs(link.headers or {}) do
-    if req.headers[name:lower()] ~= value then
-      return nil, deny("AccessDenied", "The request is missing the header " .. name
-        .. " (or has another value) that this pre-signed URL requires.")
-    end
+    if req.headers[name:lower()] ~= value then missing[#missing + 1] = name end
+  end
+  if #missing > 0 then
+    table.sort(missing)
+    return nil, deny("AccessDenied", "The request lacks the header(s) " .. table.concat(missing, ", ")
+      .. " (or has other values) that this pre-signed URL requires.")
   end
   local st = state.statements[id]
   if not st or not st.result then return nil, 404, xml_error("NoSuchKey", "The specified key does not exist.") end
