@@ -13,11 +13,12 @@
 #   make live-test    connect, validate, SQL and rotate against a real workspace (credentials file)
 #   make example-host the C program that embeds Lua and the module (examples/c-host)
 #   make rockspec     rewrite the generated file lists of every rockspec from the checkout
+#   make man          regenerate man/*.1 and completion/databricks-oauth.bash from the programs' --help
 #   make clean
 BUILD ?= build
 
 .PHONY: all build deps test demo simulator check-asan valgrind bench fuzz torture docs live-test \
-        example-host lint rockspec clean
+        example-host lint rockspec man clean
 
 all: build
 
@@ -79,6 +80,9 @@ example-host: build
 
 rockspec:
 	@lua5.4 rockspec/sync.lua
+
+man: build
+	@lua5.4 man/generate.lua
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz docs/api

@@ -29,6 +29,9 @@ external_dependencies = {
 }
 build = {
   type = "builtin",
+  -- Man pages and the bash completion, generated from the programs' help
+  -- (make man), copied into the rock's folder of the tree.
+  copy_directories = { "man", "completion" },
   modules = {
     -- The module Lua opens: it loads databricks.core_impl with lazy symbol
     -- binding (see src/loader/core_loader.c).
@@ -106,8 +109,12 @@ build = {
     -- generated: modules
     ["databricks.cli.args"] = "lua/databricks/cli/args.lua",
     ["databricks.cli.common"] = "lua/databricks/cli/common.lua",
+    ["databricks.cli.completion"] = "lua/databricks/cli/completion.lua",
+    ["databricks.cli.helptext"] = "lua/databricks/cli/helptext.lua",
     ["databricks.cli.install"] = "lua/databricks/cli/install.lua",
     ["databricks.cli.login"] = "lua/databricks/cli/login.lua",
+    ["databricks.cli.manpage"] = "lua/databricks/cli/manpage.lua",
+    ["databricks.cli.psql"] = "lua/databricks/cli/psql.lua",
     ["databricks.cli.restart"] = "lua/databricks/cli/restart.lua",
     ["databricks.cli.rotator"] = "lua/databricks/cli/rotator.lua",
     ["databricks.cli.status"] = "lua/databricks/cli/status.lua",
@@ -124,6 +131,9 @@ build = {
     ["databricks.rotator.options"] = "lua/databricks/rotator/options.lua",
     ["databricks.rotator.status"] = "lua/databricks/rotator/status.lua",
     ["databricks.service"] = "lua/databricks/service.lua",
+    ["databricks.service.launchd"] = "lua/databricks/service/launchd.lua",
+    ["databricks.service.sys"] = "lua/databricks/service/sys.lua",
+    ["databricks.service.systemd"] = "lua/databricks/service/systemd.lua",
     ["databricks.simulator.app"] = "lua/databricks/simulator/app.lua",
     ["databricks.simulator.certs"] = "lua/databricks/simulator/certs.lua",
     ["databricks.simulator.control"] = "lua/databricks/simulator/control.lua",
@@ -160,6 +170,7 @@ build = {
       -- generated: bin
       ["databricks-oauth-install"] = "bin/databricks-oauth-install",
       ["databricks-oauth-login"] = "bin/databricks-oauth-login",
+      ["databricks-oauth-psql"] = "bin/databricks-oauth-psql",
       ["databricks-oauth-restart"] = "bin/databricks-oauth-restart",
       ["databricks-oauth-rotator"] = "bin/databricks-oauth-rotator",
       ["databricks-oauth-status"] = "bin/databricks-oauth-status",

@@ -532,8 +532,9 @@ describe("databricks.pgpass", function()
       assert.equal("# real\n" .. canonical(E) .. "\n", read(target))
       assert.equal(0, (helpers.sh("test -L " .. q(file))))
       assert.equal("real/pgpass\n", select(2, helpers.sh("readlink " .. q(file))))
-      assert.is_false(helpers.exists(file .. ".lock")) -- the lock lives beside the target
-      assert.is_true(helpers.exists(target .. ".lock"))
+      -- The lock is the target folder's own: no lock file anywhere.
+      assert.is_false(helpers.exists(file .. ".lock"))
+      assert.is_false(helpers.exists(target .. ".lock"))
     end)
 
     it("follows a chain of links, and creates the file a dangling link names", function()
@@ -596,8 +597,7 @@ describe("databricks.pgpass", function()
     it("waits a bounded time for the lock, then fails with a timeout and changes nothing", function()
       local before = "x:1:d:u:p\n"
       write(file, before)
-      local lock = file .. ".lock"
-      write(lock, "")
+      local lock = dir -- the folder is the lock
       local function held() return helpers.sh("flock -n " .. q(lock) .. " true") ~= 0 end
       helpers.spawn({ "flock", lock, "sleep", "1.5" })
       assert.is_true(helpers.wait_for(held, 5))
@@ -615,10 +615,12 @@ describe("databricks.pgpass", function()
       assert.is_false(helpers.exists(file .. ".tmp.777.0"))
     end)
 
-    it("leaves no temp files and a 0600 lock file after updates", function()
+    it("leaves no temp file and no lock file after updates", function()
       for i = 1, 5 do assert(update(file, entry("h", "d", "u" .. i, "p"))) end
       assert_no_temp_files(dir)
-      assert.equal(octal("600"), helpers.mode(file .. ".lock"))
+      assert.is_false(helpers.exists(file .. ".lock"))
+      local _, listing = helpers.sh("ls -A " .. q(dir))
+      assert.equal(".pgpass\n", listing)
     end)
 
     it("passes the C-level tests (crash leftovers are 0600 and removed; lock held by a live writer)", function()
@@ -673,8 +675,8 @@ describe("databricks.pgpass", function()
         io.write(r and "written" or (err.kind .. ": " .. err.message))]], shared .. "/.pgpass") },
         { env = lua_env() })
       assert.equal(0, res.code, res.stderr)
-      assert.equal("io: permission denied creating the lock file " .. shared
-        .. "/.pgpass.lock: check the folder's owner/permissions", res.stdout)
+      assert.equal("io: permission denied creating a temp file to write " .. shared
+        .. "/.pgpass: check the folder's owner/permissions", res.stdout)
       assert.is_false(helpers.exists(shared .. "/.pgpass"))
     end)
 

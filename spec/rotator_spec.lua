@@ -305,13 +305,18 @@ describe("rotator", function()
       assert.are.equal("x:1:d:u:p\n", h.read_file(other))
     end)
 
-    it("exits 1 when the workspace is unreachable", function()
+    it("exits 1 when the workspace is unreachable, saying what it retries and when it gives up", function()
       local argv = { ROTATOR, "--once", "--workspace-url", "https://127.0.0.1:" .. h.free_port(),
                      "--ca-bundle", sim.ca_file, "--pg-host", "h", "--pg-username", "u", "--pgpass-file", pgpass,
-                     "--log-file", dir .. "/log", "--status-file", dir .. "/s" }
+                     "--log-file", dir .. "/log", "--status-file", dir .. "/s", "--retry-budget", "6", "--verbose" }
       local r = h.run(argv, { home = dir, env = m2m_env(), timeout = 120 })
       assert.are.equal(1, r.code)
       assert.matches("network error", r.stderr)
+      -- Never silent: the first retry says what and until when ...
+      assert.matches("INFO: network error: GET https://127%.0%.0%.1:%d+/oidc/%.well%-known/oauth%-authorization%-server: "
+        .. "[^\n]*; retrying in [%d.]+ s, giving up after %d+ s more", r.stderr)
+      -- ... and --verbose shows every later one with its cause and wait.
+      assert.matches("DEBUG: attempt 2 failed: network error: GET [^\n]*; retrying in [%d.]+ s %(%d+ s left%)", r.stderr)
     end)
   end)
 

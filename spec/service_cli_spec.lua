@@ -10,6 +10,7 @@ local verify_unit, load_plist = checks.verify_unit, checks.load_plist
 local Sim = require "support.sim"
 local cjson = require "cjson"
 local service = require "databricks.service"
+local systemd = require "databricks.service.systemd"
 
 local FAKEBIN = h.root .. "/spec/support/fakebin"
 local UNIT = ".config/systemd/user/databricks-oauth-rotator.service"
@@ -47,7 +48,7 @@ end
 local function unit_env(text)
   local env = {}
   for line in text:gmatch("\nEnvironment=([^\n]*)") do
-    for _, kv in ipairs(service.systemd_split(line)) do
+    for _, kv in ipairs(systemd.systemd_split(line)) do
       local k, v = kv:match("^([^=]+)=(.*)$")
       env[k] = v
     end
@@ -151,7 +152,7 @@ describe("service command lines", function()
       assert.are.equal(tonumber("644", 8), h.mode(f.path(UNIT)))
       assert.are.equal("DATABRICKS_CLIENT_SECRET=" .. s.client_secret .. "\n", f.read(CREDENTIALS))
       local unit = f.read(UNIT)
-      local argv = service.unit_exec_start(unit)
+      local argv = systemd.program_arguments(unit)
       local _, lua = h.sh("command -v lua5.4")
       assert.are.same({
         (lua:gsub("%s+$", "")), h.root .. "/bin/databricks-oauth-rotator", "--workspace-url", s.url,
@@ -188,7 +189,7 @@ describe("service command lines", function()
       assert.are.equal(0, f.install({ "--platform", "systemd", "--no-verify" }).code)
       assert.is_nil(f.read(".pgpass"))
       local unit = f.read(UNIT)
-      local argv = service.unit_exec_start(unit)
+      local argv = systemd.program_arguments(unit)
       argv[#argv + 1] = "--once"
       -- No DATABRICKS_* from the installer's environment: only the unit's.
       local r = h.run(argv, { home = f.home, env = unit_env(unit) })
@@ -204,7 +205,7 @@ describe("service command lines", function()
                             "--pgpass-file", "pg/pass", "--log-file", "../rot.log", "--status-file", "~/st.json" },
                           { cwd = f.path("work") })
       assert.are.equal(0, r.code, r.stderr)
-      local argv = service.unit_exec_start(f.read(UNIT))
+      local argv = systemd.program_arguments(f.read(UNIT))
       local function flag(name) return service.flag_value(argv, name) end
       assert.are.equal("6543", flag("--pg-port"))
       assert.are.equal("db", flag("--pg-database"))
@@ -222,7 +223,7 @@ describe("service command lines", function()
                           PGPASSFILE = "env.pgpass" })
       local r = f.run("install", { "--platform", "systemd", "--no-verify" })
       assert.are.equal(0, r.code, r.stderr)
-      local argv = service.unit_exec_start(f.read(UNIT))
+      local argv = systemd.program_arguments(f.read(UNIT))
       assert.are.equal(s.url, service.flag_value(argv, "--workspace-url"))
       assert.are.equal("pg.env", service.flag_value(argv, "--pg-host"))
       assert.are.equal("env-user", service.flag_value(argv, "--pg-username"))
@@ -236,7 +237,7 @@ describe("service command lines", function()
       assert.are.equal(0, r.code, r.stderr)
       assert.are.equal("DATABRICKS_CLIENT_SECRET=" .. s.client_secret .. "\n", f.read(CREDENTIALS))
       assert.are.equal(f.path(CREDENTIALS),
-        service.flag_value(service.unit_exec_start(f.read(UNIT)), "--client-secret-file"))
+        service.flag_value(systemd.program_arguments(f.read(UNIT)), "--client-secret-file"))
     end)
 
     it("handles blanks, quotes, %, $, & and < in every path", function()
@@ -250,7 +251,7 @@ describe("service command lines", function()
       assert.are.equal(0, r.code, r.stdout .. r.stderr)
       local unit = f.read(UNIT)
       assert.matches("%%%%h %$%$x", unit)
-      local argv = service.unit_exec_start(unit)
+      local argv = systemd.program_arguments(unit)
       assert.are.equal(checkout .. "/bin/databricks-oauth-rotator", argv[2])
       assert.are.equal(home .. "/.pgpass", service.flag_value(argv, "--pgpass-file"))
       assert.are.equal(home .. "/" .. CREDENTIALS, service.flag_value(argv, "--client-secret-file"))
@@ -332,7 +333,7 @@ describe("service command lines", function()
       assert.matches("Updated ", r.stdout)
       assert.are.same({ "systemctl --user daemon-reload", "systemctl --user enable databricks-oauth-rotator.service",
                         "systemctl --user restart databricks-oauth-rotator.service" }, f.calls())
-      assert.are.equal("20", service.flag_value(service.unit_exec_start(f.read(UNIT)), "--interval"))
+      assert.are.equal("20", service.flag_value(systemd.program_arguments(f.read(UNIT)), "--interval"))
       local _, list = h.sh("ls -A " .. h.quote(f.path(".config/systemd/user")))
       assert.are.equal("databricks-oauth-rotator.service\n", list)
     end)
@@ -344,7 +345,7 @@ describe("service command lines", function()
                           { env = { DATABRICKS_CLIENT_SECRET = false } })
       assert.are.equal(0, r.code, r.stdout .. r.stderr)
       assert.matches("Kept the client secret stored in", r.stdout)
-      local argv = service.unit_exec_start(f.read(UNIT))
+      local argv = systemd.program_arguments(f.read(UNIT))
       assert.are.equal(f.path(CREDENTIALS), service.flag_value(argv, "--client-secret-file"))
       assert.are.equal("DATABRICKS_CLIENT_SECRET=" .. s.client_secret .. "\n", f.read(CREDENTIALS))
     end)
@@ -553,7 +554,7 @@ describe("service command lines", function()
       assert.matches("expires %S+ %(%d+ min left%)", r.stdout)
       assert.matches("last error:%s+none", r.stdout)
       assert.matches("credential valid until soon", r.stdout)
-      assert.are.same({ "systemctl --user show databricks-oauth-rotator.service -p " .. service.SYSTEMD_PROPERTIES },
+      assert.are.same({ "systemctl --user show databricks-oauth-rotator.service -p " .. systemd.PROPERTIES },
         { f.calls()[#f.calls()] })
     end)
 
@@ -611,6 +612,7 @@ describe("service command lines", function()
 
     it("reads the status file the installed service writes", function()
       local f = fixture()
+      os.execute("mkdir -p " .. h.quote(f.path("elsewhere")))
       assert.are.equal(0, f.install({ "--platform", "systemd", "--status-file", "elsewhere/st.json" }).code)
       f.fake_output("systemctl.show", ACTIVE)
       local r = f.run("status", { "--platform", "systemd", "--json" })

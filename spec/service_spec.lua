@@ -8,6 +8,8 @@ local h = require "support.helpers"
 local checks = require "support.service_checks"
 local verify_unit, load_plist = checks.verify_unit, checks.load_plist
 local service = require "databricks.service"
+local systemd = require "databricks.service.systemd"
+local launchd = require "databricks.service.launchd"
 
 local SECRET = "dose-SECRET-0123456789abcdef"
 
@@ -43,18 +45,20 @@ describe("service paths and platform", function()
 
   it("puts the unit, plist, credentials and logs under HOME", function()
     local p = assert(service.paths{ HOME = "/home/u/" })
-    assert.are.equal("/home/u/.config/systemd/user/databricks-oauth-rotator.service", p.unit)
-    assert.are.equal("/home/u/Library/LaunchAgents/com.databricks.oauth-rotator.plist", p.plist)
+    assert.are.equal("/home/u/.config/systemd/user/databricks-oauth-rotator.service",
+      service.service_file("systemd", p))
+    assert.are.equal("/home/u/Library/LaunchAgents/com.databricks.oauth-rotator.plist",
+      service.service_file("launchd", p))
     assert.are.equal("/home/u/.config/lua-databricks/credentials", p.credentials)
-    assert.are.equal("/home/u/Library/Logs/lua-databricks/rotator.err.log", p.stderr_log)
-    assert.are.equal(p.unit, service.service_file("systemd", p))
-    assert.are.equal(p.plist, service.service_file("launchd", p))
+    assert.are.same({ "/home/u/Library/Logs/lua-databricks/rotator.out.log",
+                      "/home/u/Library/Logs/lua-databricks/rotator.err.log" }, launchd.extra_files(p))
   end)
 
   it("keeps credentials beside the stored tokens (XDG_CONFIG_HOME) but the unit in ~/.config", function()
     local p = assert(service.paths{ HOME = "/home/u", XDG_CONFIG_HOME = "/cfg" })
     assert.are.equal("/cfg/lua-databricks/credentials", p.credentials)
-    assert.are.equal("/home/u/.config/systemd/user/databricks-oauth-rotator.service", p.unit)
+    assert.are.equal("/home/u/.config/systemd/user/databricks-oauth-rotator.service",
+      service.service_file("systemd", p))
     p = assert(service.paths{ HOME = "/home/u", XDG_CONFIG_HOME = "relative" })
     assert.are.equal("/home/u/.config/lua-databricks/credentials", p.credentials)
   end)
@@ -171,26 +175,26 @@ end)
 
 describe("systemd quoting", function()
   it("escapes %, $, quotes and backslashes and quotes what needs it", function()
-    assert.are.equal("/usr/bin/lua5.4", service.systemd_quote("/usr/bin/lua5.4"))
-    assert.are.equal("--pg-port", service.systemd_quote("--pg-port"))
-    assert.are.equal('"with space"', service.systemd_quote("with space"))
-    assert.are.equal("100%%", service.systemd_quote("100%"))
-    assert.are.equal("$$HOME", service.systemd_quote("$HOME"))
-    assert.are.equal('"a\\"b"', service.systemd_quote('a"b'))
-    assert.are.equal('"a\\\\b"', service.systemd_quote("a\\b"))
-    assert.are.equal('";"', service.systemd_quote(";"))
-    assert.are.equal('""', service.systemd_quote(""))
-    assert.are.equal('"/a b/%%h $$x"', service.systemd_quote("/a b/%h $x"))
-    assert.are.equal('"a\\nb"', service.systemd_quote("a\nb"))
+    assert.are.equal("/usr/bin/lua5.4", systemd.systemd_quote("/usr/bin/lua5.4"))
+    assert.are.equal("--pg-port", systemd.systemd_quote("--pg-port"))
+    assert.are.equal('"with space"', systemd.systemd_quote("with space"))
+    assert.are.equal("100%%", systemd.systemd_quote("100%"))
+    assert.are.equal("$$HOME", systemd.systemd_quote("$HOME"))
+    assert.are.equal('"a\\"b"', systemd.systemd_quote('a"b'))
+    assert.are.equal('"a\\\\b"', systemd.systemd_quote("a\\b"))
+    assert.are.equal('";"', systemd.systemd_quote(";"))
+    assert.are.equal('""', systemd.systemd_quote(""))
+    assert.are.equal('"/a b/%%h $$x"', systemd.systemd_quote("/a b/%h $x"))
+    assert.are.equal('"a\\nb"', systemd.systemd_quote("a\nb"))
   end)
 
   it("quotes Environment= assignments, % doubled", function()
-    assert.are.equal('"PATH=/a b:/c%%d"', service.systemd_env("PATH", "/a b:/c%d"))
-    assert.are.equal('"X=say \\"hi\\" \\\\o/ $y"', service.systemd_env("X", 'say "hi" \\o/ $y'))
+    assert.are.equal('"PATH=/a b:/c%%d"', systemd.systemd_env("PATH", "/a b:/c%d"))
+    assert.are.equal('"X=say \\"hi\\" \\\\o/ $y"', systemd.systemd_env("X", 'say "hi" \\o/ $y'))
   end)
 
   it("round-trips every nasty argument through an ExecStart= line", function()
-    assert.are.same(NASTY, service.systemd_split(service.systemd_command(NASTY)))
+    assert.are.same(NASTY, systemd.systemd_split(systemd.systemd_command(NASTY)))
   end)
 
   it("round-trips generated arguments (property)", function()
@@ -204,20 +208,20 @@ describe("systemd quoting", function()
         for j = 1, math.random(0, 8) do parts[j] = alphabet[math.random(#alphabet)] end
         argv[i] = table.concat(parts)
       end
-      assert.are.same(argv, service.systemd_split(service.systemd_command(argv)))
+      assert.are.same(argv, systemd.systemd_split(systemd.systemd_command(argv)))
     end
   end)
 
   it("reads single quotes and %h written by hand", function()
     assert.are.same({ "/bin/x", "a b", "/home/u/y", "100%" },
-      service.systemd_split("/bin/x 'a b' %h/y 100%%", "/home/u"))
+      systemd.systemd_split("/bin/x 'a b' %h/y 100%%", "/home/u"))
   end)
 end)
 
 describe("XML escaping", function()
   it("escapes the five XML specials", function()
-    assert.are.equal("a &amp; b &lt;c&gt; &quot;d&quot; &apos;e&apos;", service.xml_escape("a & b <c> \"d\" 'e'"))
-    assert.are.equal("&amp;lt;", service.xml_escape("&lt;"))
+    assert.are.equal("a &amp; b &lt;c&gt; &quot;d&quot; &apos;e&apos;", launchd.xml_escape("a & b <c> \"d\" 'e'"))
+    assert.are.equal("&amp;lt;", launchd.xml_escape("&lt;"))
   end)
 
   it("round-trips (property)", function()
@@ -227,15 +231,15 @@ describe("XML escaping", function()
       local parts = {}
       for j = 1, math.random(0, 12) do parts[j] = alphabet[math.random(#alphabet)] end
       local s = table.concat(parts)
-      assert.are.equal(s, service.xml_unescape(service.xml_escape(s)))
+      assert.are.equal(s, launchd.xml_unescape(launchd.xml_escape(s)))
     end
-    assert.are.equal("é<", service.xml_unescape("&#233;&#x3c;"))
+    assert.are.equal("é<", launchd.xml_unescape("&#233;&#x3c;"))
   end)
 end)
 
 describe("the systemd unit", function()
   local function unit(argv, env)
-    return service.render_unit{ argv = argv or { "/usr/bin/lua5.4", h.root .. "/bin/databricks-oauth-rotator",
+    return systemd.render{ argv = argv or { "/usr/bin/lua5.4", h.root .. "/bin/databricks-oauth-rotator",
                                                  "--workspace-url", "https://w" },
                                 env = env or { { "DATABRICKS_CLIENT_ID", "cid" }, { "PATH", "/usr/bin:/bin" } },
                                 credentials = "/home/u/.config/lua-databricks/credentials", version = "0.1.0" }
@@ -259,12 +263,12 @@ describe("the systemd unit", function()
   end)
 
   it("has a watchdog comfortably above the daemon's longest sleep slice (30 s)", function()
-    assert.is_true(service.WATCHDOG_SEC >= 4 * 30)
+    assert.is_true(systemd.WATCHDOG_SEC >= 4 * 30)
   end)
 
   it("passes `systemd-analyze --user verify` without a word", function()
     local dir = h.tmpdir("unit")
-    local path = dir .. "/" .. service.UNIT_NAME
+    local path = dir .. "/" .. systemd.UNIT_NAME
     h.write_file(path, unit())
     local code, out = verify_unit(path)
     assert.are.equal("", out)
@@ -278,13 +282,13 @@ describe("the systemd unit", function()
     end
     local env = { { "PATH", "/a b/%h:$PATH" }, { "X", 'q"uote\\d' } }
     local dir = h.tmpdir("unit")
-    local path = dir .. "/" .. service.UNIT_NAME
+    local path = dir .. "/" .. systemd.UNIT_NAME
     local text = unit(argv, env)
     h.write_file(path, text)
     local code, out = verify_unit(path)
     assert.are.equal("", out)
     assert.are.equal(0, code)
-    assert.are.same(argv, service.unit_exec_start(text))
+    assert.are.same(argv, systemd.program_arguments(text))
   end)
 
   it("names an executable under a path full of specials so that systemd finds exactly it", function()
@@ -294,8 +298,8 @@ describe("the systemd unit", function()
     local dir = h.tmpdir("unit")
     local odd = dir .. "/a b%h$x${HOME};&<é"
     assert(os.execute("mkdir -p " .. h.quote(odd) .. " && ln -s /usr/bin/lua5.4 " .. h.quote(odd .. "/lua 5.4")))
-    assert.is_true(service.check_executable(odd .. "/lua 5.4"))
-    local path = dir .. "/" .. service.UNIT_NAME
+    assert.is_true(systemd.check_program(odd .. "/lua 5.4"))
+    local path = dir .. "/" .. systemd.UNIT_NAME
     h.write_file(path, unit({ odd .. "/lua 5.4", "$x", "%h" }))
     local code, out = verify_unit(path)
     assert.are.equal("", out)
@@ -307,15 +311,15 @@ describe("the systemd unit", function()
   end)
 
   it("refuses program paths systemd cannot run", function()
-    assert.is_nil(service.check_executable('/a"b/lua'))
-    assert.is_nil(service.check_executable("/a'b/lua"))
-    assert.is_nil(service.check_executable("/a\\b/lua"))
-    assert.is_nil(service.check_executable("lua5.4"))
+    assert.is_nil(systemd.check_program('/a"b/lua'))
+    assert.is_nil(systemd.check_program("/a'b/lua"))
+    assert.is_nil(systemd.check_program("/a\\b/lua"))
+    assert.is_nil(systemd.check_program("lua5.4"))
   end)
 
   it("the verifier does complain about a broken unit (so the silence above means something)", function()
     local dir = h.tmpdir("unit")
-    local path = dir .. "/" .. service.UNIT_NAME
+    local path = dir .. "/" .. systemd.UNIT_NAME
     h.write_file(path, unit() .. "BogusKey=1\n" .. "[Service]\nExecStartPre=/bin/true \"unbalanced\n")
     local _, out = verify_unit(path)
     assert.are_not.equal("", out)
@@ -324,7 +328,7 @@ end)
 
 describe("the launchd plist", function()
   local function render(argv, env)
-    return service.render_plist{ label = service.LABEL, argv = argv, env = env,
+    return launchd.render{ label = launchd.LABEL, argv = argv, env = env,
                                  stdout = "/Users/u/Library/Logs/lua-databricks/rotator.out.log",
                                  stderr = "/Users/u/Library/Logs/lua-databricks/rotator.err.log" }
   end
@@ -355,7 +359,7 @@ describe("the launchd plist", function()
     local p = assert(load_plist(dir .. "/p.plist"))
     assert.are.same(argv, p.ProgramArguments)
     assert.are.same({ PATH = "/a&b:/<c>", X = "\"'--" }, p.EnvironmentVariables)
-    assert.are.same(argv, service.plist_program_arguments(text))
+    assert.are.same(argv, launchd.program_arguments(text))
   end)
 end)
 
@@ -375,10 +379,10 @@ describe("service commands", function()
   end)
 
   it("launchd install: enable, bootstrap gui/<uid>; reinstall boots the old one out first", function()
-    local fresh = service.install_commands("launchd", { uid = 501, plist = "/p.plist" })
+    local fresh = service.install_commands("launchd", { uid = 501, file = "/p.plist" })
     assert.are.same({ "launchctl", "enable", "gui/501/com.databricks.oauth-rotator" }, fresh[1].argv)
     assert.are.same({ "launchctl", "bootstrap", "gui/501", "/p.plist" }, fresh[2].argv)
-    local again = service.install_commands("launchd", { uid = 501, plist = "/p.plist", reinstall = true })
+    local again = service.install_commands("launchd", { uid = 501, file = "/p.plist", reinstall = true })
     assert.are.same({ "launchctl", "bootout", "gui/501/com.databricks.oauth-rotator" }, again[1].argv)
     assert.is_true(again[1].ignore_failure)
     assert.is_true(again[3].retries > 0)
@@ -402,23 +406,23 @@ end)
 
 describe("service state and health", function()
   it("reads systemctl show", function()
-    local m = service.parse_systemctl_show("LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=42\n" ..
+    local m = systemd.parse_state("LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=42\n" ..
       "StatusText=credential valid until 2030-01-01T00:00:00Z\n")
     assert.is_true(m.active)
     assert.are.equal("active (running)", m.state)
     assert.are.equal(42, m.pid)
     assert.are.equal("credential valid until 2030-01-01T00:00:00Z", m.properties.status_text)
-    local f = service.parse_systemctl_show("ActiveState=failed\nSubState=failed\nMainPID=0\n")
+    local f = systemd.parse_state("ActiveState=failed\nSubState=failed\nMainPID=0\n")
     assert.is_false(f.active)
     assert.is_nil(f.pid)
   end)
 
   it("reads launchctl print", function()
-    local m = service.parse_launchctl_print("gui/501/com.databricks.oauth-rotator = {\n\tactive count = 1\n" ..
+    local m = launchd.parse_state("gui/501/com.databricks.oauth-rotator = {\n\tactive count = 1\n" ..
       "\tstate = running\n\tpid = 913\n\tlast exit code = 0\n}\n")
     assert.is_true(m.active)
     assert.are.equal(913, m.pid)
-    assert.is_false(service.parse_launchctl_print("x = {\n\tstate = not running\n}\n").active)
+    assert.is_false(launchd.parse_state("x = {\n\tstate = not running\n}\n").active)
   end)
 
   it("is healthy only when running, the last attempt succeeded and the credential is valid", function()

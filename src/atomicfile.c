@@ -6,11 +6,15 @@
  *   is never wider than 0600 (the umask can only narrow it) and a symlink
  *   planted at its name is never followed; fchmod then makes it exactly 0600
  *   whatever the umask was.
- * - The lock is flock(2) on a separate `<target>.lock`: the target itself is
- *   replaced by rename, so a lock on it would be lost with the old inode.
+ * - The lock is flock(2) on the target's folder: the target itself is
+ *   replaced by rename, so a lock on it would be lost with the old inode,
+ *   and a separate lock file would be clutter left forever beside the
+ *   user's files (removing lock files races). Writers of different files of
+ *   one folder wait for each other, which costs nothing at these sizes.
  *   flock locks belong to the open file description, so two threads (or two
  *   Lua states) of one process exclude each other as well as two processes
- *   do, which fcntl record locks would not.
+ *   do, which fcntl record locks would not. (One process must not nest two
+ *   updates of the same folder: the inner one would wait for the outer.)
  * - The target is first checked with lstat and only then opened, with
  *   O_NONBLOCK and O_NOFOLLOW, and checked again with fstat on the
  *   descriptor: a FIFO is refused without ever blocking, and a file swapped
@@ -28,6 +32,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "sys.h"
+#include "timeutil.h"
 
 #define MAX_SYMLINK_HOPS 40
 
@@ -107,24 +114,6 @@ static const char *split_path(const char *path, dbx_buf *dir)
     else
         dbx_buf_append(dir, path, (size_t)(slash - path));
     return slash + 1;
-}
-
-static double now_monotonic(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_seconds(double s)
-{
-    struct timespec ts;
-    if (s <= 0)
-        return;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -299,7 +288,7 @@ static int check_stat(const char *path, const struct stat *st, const dbx_af_opts
                            "refusing to write %s: it is owned by uid %ld, not by this user "
                            "(uid %ld); run as its owner or change its owner (chown)",
                            path, (long)st->st_uid, (long)geteuid());
-    if ((st->st_mode & 077) && !(o && o->fix_mode))
+    if ((st->st_mode & 077) && !(o && (o->fix_mode || o->mode)))
         return dbx_err_set(e, DBX_ECONFIG,
                            "refusing to write %s: it has group/other permissions (%04o); "
                            "run chmod 600 on it",
@@ -397,31 +386,22 @@ int dbx_af_read(const char *path, int nofollow, size_t max_size, dbx_buf *out, d
 
 int dbx_af_lock_acquire(dbx_af_lock *lk, const char *path, double timeout, dbx_err *e)
 {
-    dbx_buf name = {0};
-    struct stat st;
+    dbx_buf dir = {0};
     double start, delay = 0.001;
     int fd, rc = -1;
     lk->fd = -1;
     if (timeout <= 0)
         timeout = DBX_AF_DEFAULT_LOCK_TIMEOUT;
-    if (dbx_buf_printf(&name, "%s.lock", path) != 0)
-        return dbx_err_set(e, DBX_EIO, "out of memory locking %s", path);
-    fd = open(dbx_buf_str(&name), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-              0600);
+    /* The lock is the folder's own: writers of any file in it take it, so
+     * no lock file is left beside the user's files (a file that is renamed
+     * over cannot carry the lock itself). */
+    split_path(path, &dir);
+    fd = open(dbx_buf_str(&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        fail_errno(e, errno, "creating the lock file", dbx_buf_str(&name));
+        fail_errno(e, errno, "opening the folder to lock", dbx_buf_str(&dir));
         goto done;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        dbx_err_set(e, DBX_ECONFIG, "the lock file %s is not a regular file: remove it",
-                    dbx_buf_str(&name));
-        close(fd);
-        goto done;
-    }
-    /* Ours and wider than 0600 (an old umask, or created by hand): narrow it. */
-    if (st.st_uid == geteuid() && (st.st_mode & 07777) != 0600)
-        (void)fchmod(fd, 0600);
-    start = now_monotonic();
+    start = dbx_monotonic();
     for (;;) {
         double left;
         if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -429,27 +409,31 @@ int dbx_af_lock_acquire(dbx_af_lock *lk, const char *path, double timeout, dbx_e
         if (errno == EINTR)
             continue;
         if (errno != EWOULDBLOCK) {
-            fail_errno(e, errno, "locking", dbx_buf_str(&name));
+            fail_errno(e, errno, "locking the folder", dbx_buf_str(&dir));
             close(fd);
             goto done;
         }
-        left = start + timeout - now_monotonic();
+        left = start + timeout - dbx_monotonic();
         if (left <= 0) {
             dbx_err_set(e, DBX_ETIMEOUT,
-                        "timed out after %.1f s waiting for the lock %s: another process is "
+                        "timed out after %.1f s waiting for the lock on %s: another process is "
                         "updating %s; retry later (fuser %s shows the holder)",
-                        timeout, dbx_buf_str(&name), path, dbx_buf_str(&name));
+                        timeout, dbx_buf_str(&dir), path, dbx_buf_str(&dir));
             close(fd);
             goto done;
         }
-        sleep_seconds(delay < left ? delay : left);
+        if (dbx_sleep(delay < left ? delay : left)) {
+            dbx_err_set(e, DBX_EIO, "interrupted by a stop signal while waiting to update %s", path);
+            close(fd);
+            goto done;
+        }
         if (delay < 0.05)
             delay *= 2;
     }
     lk->fd = fd;
     rc = 0;
 done:
-    dbx_buf_free(&name);
+    dbx_buf_free(&dir);
     return rc;
 }
 
@@ -499,11 +483,16 @@ int dbx_af_write(const char *path, const void *data, size_t n, dbx_err *e)
 
 int dbx_af_write_ex(const char *path, const void *data, size_t n, int sync, dbx_err *e)
 {
+    return dbx_af_write_mode(path, data, n, sync, 0, e);
+}
+
+int dbx_af_write_mode(const char *path, const void *data, size_t n, int sync, mode_t mode, dbx_err *e)
+{
     dbx_buf tmp = {0}, dir = {0};
     int fd, err, rc = -1;
     if ((fd = dbx_af_temp_open(path, &tmp, e)) < 0)
         goto done;
-    if (write_all(fd, data, n) != 0 || (sync && sync_fd(fd) != 0)) {
+    if (write_all(fd, data, n) != 0 || (mode && fchmod(fd, mode) != 0) || (sync && sync_fd(fd) != 0)) {
         err = errno;
         close(fd);
         unlink(dbx_buf_str(&tmp));
@@ -622,17 +611,17 @@ int dbx_af_update(const char *path, const dbx_af_opts *o, dbx_af_edit_fn edit, v
     action = edit(ctx, old.data ? old.data : "", old.len, found, &out, e);
     if (action < 0)
         goto done;
-    if (action == DBX_AF_KEEP && !(st->old_mode & 077)) {
+    if (action == DBX_AF_KEEP && (opts.mode ? st->old_mode == opts.mode : !(st->old_mode & 077))) {
         rc = 0;
         goto done;
     }
     if (action == DBX_AF_KEEP)
-        rc = dbx_af_write_ex(target, old.data ? old.data : "", old.len, !opts.no_sync, e);
+        rc = dbx_af_write_mode(target, old.data ? old.data : "", old.len, !opts.no_sync, opts.mode, e);
     else
-        rc = dbx_af_write_ex(target, out.data ? out.data : "", out.len, !opts.no_sync, e);
+        rc = dbx_af_write_mode(target, out.data ? out.data : "", out.len, !opts.no_sync, opts.mode, e);
     if (rc == 0) {
         st->written = 1;
-        st->mode_fixed = (st->old_mode & 077) != 0;
+        st->mode_fixed = !opts.mode && (st->old_mode & 077) != 0;
     }
 done:
     dbx_af_lock_release(&lk);

@@ -3,15 +3,14 @@
  * Used for every file the connector keeps secrets in: .pgpass, the stored
  * OAuth tokens, the rotator's status file. The one entry point most callers
  * want is dbx_af_update(): resolve symlinks, create the parent folder (0700)
- * when missing, take an exclusive lock beside the target, remove stale temp
+ * when missing, take an exclusive lock on that folder, remove stale temp
  * files of earlier crashed writers, read the current contents, let the caller
  * compute the new contents, and replace the file with a 0600 temp file
  * (O_CREAT|O_EXCL|O_NOFOLLOW, fchmod 0600, fsync, rename, fsync of the
  * folder). When anything fails the target is left byte-identical.
  *
- * Names beside a target `<dir>/<base>`:
- *   `<dir>/<base>.lock`              lock file (0600, flock; never removed,
- *                                    because removing lock files races)
+ * Names beside a target `<dir>/<base>` (no lock file: the lock is flock on
+ * `<dir>` itself):
  *   `<dir>/<base>.tmp.<pid>.<n>`     temp file of a writer; one left behind by
  *                                    a crash is removed by the next writer
  *                                    (it holds the lock, so no live writer
@@ -44,6 +43,8 @@ typedef struct dbx_af_opts {
     int fix_mode;        /* existing file with group/other bits: 1 rewrite as 0600, 0 refuse */
     int no_sync;         /* skip the fsyncs: still atomic and private, not durable
                             across a power cut (advisory files such as the status file) */
+    mode_t mode;         /* a file that is not secret (a service unit): written with exactly
+                            this mode, whatever the old one was; 0: 0600 (the rule above) */
 } dbx_af_opts;
 
 /* What dbx_af_update found and did (filled on success and, as far as it got,
@@ -81,6 +82,9 @@ void dbx_af_state_free(dbx_af_state *st);
 int dbx_af_write(const char *path, const void *data, size_t n, dbx_err *e);
 /* The same, with the fsyncs of the file and the folder only when `sync`. */
 int dbx_af_write_ex(const char *path, const void *data, size_t n, int sync, dbx_err *e);
+/* The same, giving the file `mode` (0: 0600) just before it replaces the
+ * target; the temp file is 0600 until then. */
+int dbx_af_write_mode(const char *path, const void *data, size_t n, int sync, mode_t mode, dbx_err *e);
 
 /* ---- the pieces, for callers that compose them differently ------------- */
 
@@ -102,8 +106,9 @@ int dbx_af_check(const char *path, const dbx_af_opts *o, mode_t *mode, dbx_err *
  * bytes appended to out, 0 when the file does not exist, -1 on error. */
 int dbx_af_read(const char *path, int nofollow, size_t max_size, dbx_buf *out, dbx_err *e);
 
-/* The exclusive lock `<path>.lock`: waits at most `timeout` seconds, then
- * fails with a timeout error naming the lock file. */
+/* The exclusive lock on the folder of `path`: waits at most `timeout`
+ * seconds (or until a stop signal), then fails with a timeout error naming
+ * the folder. */
 typedef struct dbx_af_lock {
     int fd; /* -1 when not held */
 } dbx_af_lock;

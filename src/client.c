@@ -207,7 +207,41 @@ int dbx_client_login(dbx_client *c, dbx_ctx *ctx, int (*open_browser)(void *ud, 
     return dbx_client_set_tokens(c, ctx, &t, err);
 }
 
+/* The ctx's retry hook on the transport for the duration of a call. */
+typedef struct hook_state {
+    dbx_http_retry_fn fn;
+    void *ud;
+} hook_state;
+
+static void retry_trampoline(void *ud, const char *what, int attempt, double wait, double left, const dbx_err *cause)
+{
+    dbx_ctx *ctx = ud;
+    ctx->on_retry(ctx, what, attempt, wait, left, cause);
+}
+
+static void hook_begin(dbx_client *c, dbx_ctx *ctx, hook_state *saved)
+{
+    dbx_http_set_retry_hook(c->http, ctx && ctx->on_retry ? retry_trampoline : NULL, ctx, &saved->fn, &saved->ud);
+}
+
+static void hook_end(dbx_client *c, const hook_state *saved)
+{
+    dbx_http_set_retry_hook(c->http, saved->fn, saved->ud, NULL, NULL);
+}
+
+static int client_token(dbx_client *c, dbx_ctx *ctx, const char **token, double *expires_at, dbx_err *err);
+
 int dbx_client_token(dbx_client *c, dbx_ctx *ctx, const char **token, double *expires_at, dbx_err *err)
+{
+    hook_state saved;
+    int rc;
+    hook_begin(c, ctx, &saved);
+    rc = client_token(c, ctx, token, expires_at, err);
+    hook_end(c, &saved);
+    return rc;
+}
+
+static int client_token(dbx_client *c, dbx_ctx *ctx, const char **token, double *expires_at, dbx_err *err)
 {
     double now = dbx_now();
     dbx_token_state st = dbx_token_check(&c->tok, now);
@@ -280,9 +314,25 @@ static int renewable(const dbx_client *c)
            ((c->cfg.auth == DBX_AUTH_U2M || c->cfg.auth == DBX_AUTH_TOKEN) && c->tok.refresh);
 }
 
+static int client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
+                       const char *content_type, const char *body, size_t body_len,
+                       const char *const *headers, dbx_http_response *resp, dbx_err *err);
+
 int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
                     const char *content_type, const char *body, size_t body_len,
                     const char *const *headers, dbx_http_response *resp, dbx_err *err)
+{
+    hook_state saved;
+    int rc;
+    hook_begin(c, ctx, &saved);
+    rc = client_call(c, ctx, method, path, content_type, body, body_len, headers, resp, err);
+    hook_end(c, &saved);
+    return rc;
+}
+
+static int client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
+                       const char *content_type, const char *body, size_t body_len,
+                       const char *const *headers, dbx_http_response *resp, dbx_err *err)
 {
     dbx_buf *url = &c->url;
     dbx_http_request req = {0};

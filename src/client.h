@@ -25,6 +25,9 @@ struct dbx_ctx {
     /* Called after OAuth tokens changed; -1 (with err set) when the hook
      * failed. May be NULL. */
     int (*on_tokens)(dbx_ctx *ctx, const dbx_token *t, dbx_err *err);
+    /* Told before each retry of the calls made for this ctx (see
+     * dbx_http_retry_fn). May be NULL. */
+    void (*on_retry)(dbx_ctx *ctx, const char *what, int attempt, double wait, double left, const dbx_err *cause);
     void *ud;
 };
 

@@ -43,8 +43,21 @@ struct dbx_http {
     char *headers_ctype;        /* Content-Type it holds, or NULL */
     int headers_reusable;       /* it has no extra headers (those are rebuilt every time) */
     int posted;                 /* the last request set POSTFIELDS / CUSTOMREQUEST */
+    dbx_http_retry_fn on_retry; /* told before each retry (may be NULL) */
+    void *on_retry_ud;
     char errbuf[CURL_ERROR_SIZE];
 };
+
+void dbx_http_set_retry_hook(dbx_http *h, dbx_http_retry_fn fn, void *ud, dbx_http_retry_fn *old_fn,
+                             void **old_ud)
+{
+    if (old_fn)
+        *old_fn = h->on_retry;
+    if (old_ud)
+        *old_ud = h->on_retry_ud;
+    h->on_retry = fn;
+    h->on_retry_ud = ud;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud);
 static size_t on_header(char *p, size_t size, size_t n, void *ud);
@@ -488,6 +501,20 @@ int dbx_http_send(dbx_http *h, const dbx_http_request *req, dbx_http_response *r
                 return 0;
             return dbx_err_append(err, "gave up after %d attempt%s in %.1f s", resp->attempts,
                                   resp->attempts == 1 ? "" : "s", resp->elapsed);
+        }
+        if (h->on_retry) {
+            char what[600], where[512];
+            dbx_err cause;
+            dbx_err_clear(&cause);
+            url_for_message(req->url, where, sizeof where);
+            snprintf(what, sizeof what, "%s %s", req->method, where);
+            if (resp->status) {
+                dbx_err_set(&cause, DBX_EHTTP, "%s answered HTTP %ld%s", what, resp->status,
+                            resp->retry_after >= 0 ? " with Retry-After" : "");
+            } else {
+                cause = *err;
+            }
+            h->on_retry(h->on_retry_ud, what, n, wait, left, &cause);
         }
         if (dbx_sleep(wait)) {
             if (resp->status)

@@ -57,7 +57,18 @@ typedef struct dbx_http_response {
 
 typedef struct dbx_http dbx_http;
 
+/* Told before each retry's wait: the call ("GET /api/..."), the attempt
+ * that failed (1-based), the wait ahead, the time left before the call
+ * gives up, and the cause (an HTTP status or a transport error). */
+typedef void (*dbx_http_retry_fn)(void *ud, const char *what, int attempt, double wait, double left,
+                                  const dbx_err *cause);
+
 dbx_http *dbx_http_new(const dbx_http_config *cfg, dbx_err *err);
+
+/* Sets the retry hook (NULL: none); returns the previous one in *old_fn /
+ * *old_ud so that nested users can restore it. */
+void dbx_http_set_retry_hook(dbx_http *h, dbx_http_retry_fn fn, void *ud, dbx_http_retry_fn *old_fn,
+                             void **old_ud);
 void dbx_http_free(dbx_http *h);
 
 void dbx_http_response_init(dbx_http_response *r);

@@ -84,10 +84,37 @@ static int on_tokens(dbx_ctx *ctx, const dbx_token *t, dbx_err *err)
     return 0;
 }
 
+/* Tells the client's on_retry callback (the rotator's: connect() has no
+ * such key) about a retry: {call=, attempt=, wait=, left=, cause=err}. A
+ * failing callback is ignored: it is told, it decides nothing. */
+static void on_retry(dbx_ctx *ctx, const char *what, int attempt, double wait, double left, const dbx_err *cause)
+{
+    dbx_lctx *x = (dbx_lctx *)ctx;
+    lua_State *L = x->L;
+    if (push_callback(L, x->self, "on_retry") != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, what);
+    lua_setfield(L, -2, "call");
+    lua_pushinteger(L, attempt);
+    lua_setfield(L, -2, "attempt");
+    lua_pushnumber(L, wait);
+    lua_setfield(L, -2, "wait");
+    lua_pushnumber(L, left);
+    lua_setfield(L, -2, "left");
+    dbx_l_pusherr(L, cause);
+    lua_setfield(L, -2, "cause");
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+        lua_pop(L, 1);
+}
+
 void dbx_l_ctx_init(dbx_lctx *x, lua_State *L, int self)
 {
     x->base.json = (dbx_jsonenv *)L;
     x->base.on_tokens = self ? on_tokens : NULL;
+    x->base.on_retry = self ? on_retry : NULL;
     x->base.ud = x;
     x->L = L;
     x->self = self;

@@ -1,11 +1,13 @@
 /* l_files.c — private files for Lua (the status file, service
  * credentials): atomic, locked, 0600 from creation, folders 0700, through
  * atomicfile.h like every file the connector writes.
- *   core.write_private(path, data[, {durable=}])      replace the whole file
+ *   core.write_private(path, data[, {durable=, mode=}])  replace the whole
+ *     file (mode: for a file that is no secret, e.g. 0644 for a unit)
  *   core.update_private(path, fn[, {durable=}])       fn(old or nil) -> new
  *     or nil (keep), called under the file's lock: a read-modify-write
  *     that concurrent processes cannot interleave (the rotator's workers
- *     each record their target in one status file). */
+ *     each record their target in one status file)
+ *   core.check_private(path)  whether it could be written (no change) */
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -36,8 +38,10 @@ static int l_write_private(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     w.data = luaL_checklstring(L, 2, &w.n);
     o.fix_mode = 1;
-    if (lua_istable(L, 3))
+    if (lua_istable(L, 3)) {
         o.no_sync = !dbx_l_optboolean(L, 3, "durable", 1);
+        o.mode = (mode_t)dbx_l_optnumber(L, 3, "mode", 0) & 0777;
+    }
     dbx_err_clear(&err);
     rc = dbx_af_update(path, &o, replace_edit, &w, &st, &err);
     dbx_af_state_free(&st);
@@ -107,8 +111,30 @@ static int l_update_private(lua_State *L)
     return 1;
 }
 
+/* core.check_private(path) -> resolved path, or nil, err: whether a file
+ * could be written as every private file is (a symlink followed to a
+ * regular file of ours; a missing one is fine), without touching it. */
+static int l_check_private(lua_State *L)
+{
+    dbx_af_opts o = {0};
+    dbx_buf resolved = {0};
+    dbx_err err;
+    const char *path = luaL_checkstring(L, 1);
+    o.fix_mode = 1;
+    dbx_err_clear(&err);
+    if (dbx_af_resolve(path, &resolved, &err) != 0 || dbx_af_check(dbx_buf_str(&resolved), &o, NULL, &err) < 0) {
+        dbx_buf_free(&resolved);
+        return dbx_l_fail(L, &err);
+    }
+    lua_pushstring(L, dbx_buf_str(&resolved));
+    dbx_buf_free(&resolved);
+    return 1;
+}
+
 void dbx_l_open_files(lua_State *L)
 {
+    lua_pushcfunction(L, l_check_private);
+    lua_setfield(L, -2, "check_private");
     lua_pushcfunction(L, l_write_private);
     lua_setfield(L, -2, "write_private");
     lua_pushcfunction(L, l_update_private);

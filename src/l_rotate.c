@@ -1,10 +1,11 @@
 /* l_rotate.c — Lua binding of the rotator's C core (rotate.h):
  *   core.rotator_client{workspace_url=, auth=, client_id=, client_secret=,
- *     token_store=, ca_bundle=, databricks_cli=, timeout=, retry_budget=}
+ *     token_store=, ca_bundle=, databricks_cli=, timeout=, retry_budget=,
+ *     on_retry = function({call=, attempt=, wait=, left=, cause=})}
  *     -> client, source        (a client like connect's: same type, same builder)
  *   core.rotate_target(client, {instance_name=, endpoint=, ttl=, pg_host=,
  *     pg_port=, pg_database=, pg_username=, min_validity=,
- *     outputs = {{kind=, path=}, ...}})
+ *     outputs = {{kind=, path=}, ...}, no_write=})
  *     -> report | nil, err [, report when only outputs failed]
  * Option values were validated in Lua (databricks.rotator.options); what
  * reaches here is checked again only for what C needs. */
@@ -15,6 +16,7 @@
 
 #include "l_client.h"
 #include "l_util.h"
+#include "outputs.h"
 #include "rotate.h"
 
 static int l_rotator_client(lua_State *L)
@@ -37,8 +39,12 @@ static int l_rotator_client(lua_State *L)
     s.timeout = dbx_l_optnumber(L, 1, "timeout", 0);
     s.retry_budget = dbx_l_optnumber(L, 1, "retry_budget", 0);
     dbx_err_clear(&err);
-    /* The userdata first (luaossl's order): nothing below can leak. */
-    u = dbx_l_client_push(L, 0);
+    /* The userdata first (luaossl's order): nothing below can leak. Its
+     * callbacks table holds on_retry (the rotator logs retries). */
+    lua_createtable(L, 0, 1);
+    lua_getfield(L, 1, "on_retry");
+    lua_setfield(L, -2, "on_retry");
+    u = dbx_l_client_push(L, lua_gettop(L));
     dbx_l_user_agent(L);
     if (dbx_rotator_config(&s, &cfg, source, &err) != 0)
         return dbx_l_fail(L, &err);
@@ -117,6 +123,7 @@ static int l_rotate_target(lua_State *L)
     t.pg_database = dbx_l_optstring(L, 2, "pg_database", NULL);
     t.pg_username = dbx_l_optstring(L, 2, "pg_username", NULL);
     t.min_validity = dbx_l_optnumber(L, 2, "min_validity", 0);
+    t.no_write = dbx_l_optboolean(L, 2, "no_write", 0);
     if (lua_getfield(L, 2, "outputs") == LUA_TTABLE) { /* at 3 */
         n = (size_t)luaL_len(L, 3);
         outs = lua_newuserdatauv(L, sizeof *outs * (n ? n : 1), 0); /* at 4 */
@@ -141,6 +148,13 @@ static int l_rotate_target(lua_State *L)
     rc = dbx_rotate_once(u->c, &x.base, &t, r, &err);
     if (rc == -1)
         return dbx_l_fail(L, &err);
+    if (rc == 0 && t.no_write) {
+        push_report(L, r, 0);
+        lua_pushstring(L, r->password.access);
+        lua_setfield(L, -2, "password");
+        dbx_token_clear(&r->password);
+        return 1;
+    }
     if (rc == 0) {
         push_report(L, r, n ? n : 1);
         return 1;
@@ -151,11 +165,32 @@ static int l_rotate_target(lua_State *L)
     return 3;
 }
 
+/***
+ * The credential output kinds the core writes (`--output KIND:PATH`).
+ * @function output_kinds
+ * @treturn table a list of `{name=, summary=}`, in the core's order
+ */
+static int l_output_kinds(lua_State *L)
+{
+    const dbx_output_kind *const *k = dbx_output_kinds();
+    lua_newtable(L);
+    for (int i = 0; k[i]; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, k[i]->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, k[i]->summary);
+        lua_setfield(L, -2, "summary");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
 void dbx_l_open_rotate(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"rotator_client", l_rotator_client},
         {"rotate_target", l_rotate_target},
+        {"output_kinds", l_output_kinds},
         {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0);

@@ -1,13 +1,19 @@
 /* l_sys.c — Lua binding of sys.h, the clocks and random.h: what the Lua
  * scheduler needs to sleep, stop on signals and talk to systemd, and random
  * ids for Lua code. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 
 #include "l_util.h"
+#include "childenv.h"
 #include "proc.h"
 #include "random.h"
 #include "sys.h"
@@ -45,6 +51,54 @@ static int l_file_mode(lua_State *L)
     lua_pushinteger(L, st.st_uid);
     lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory" : "other");
     return 3;
+}
+
+/* core.alive(pid) -> whether that process runs: it exists (signal 0) and,
+ * where /proc tells, is not a zombie waiting to be reaped. */
+static int l_alive(lua_State *L)
+{
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    int alive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    char path[64], buf[512];
+    FILE *f;
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    if (alive && (f = fopen(path, "r")) != NULL) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        const char *close_paren;
+        fclose(f);
+        buf[n] = '\0';
+        /* "pid (comm) S ...": the state follows the last ')'. */
+        if ((close_paren = strrchr(buf, ')')) != NULL && close_paren[1] == ' ' && close_paren[2] == 'Z')
+            alive = 0;
+    }
+    lua_pushboolean(L, alive);
+    return 1;
+}
+
+/* core.cwd() -> the working folder, or nil. */
+static int l_cwd(lua_State *L)
+{
+    char buf[4096];
+    if (!getcwd(buf, sizeof buf))
+        return 0;
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/* core.uname() -> the system's name ("Linux", "Darwin", ...). */
+static int l_uname(lua_State *L)
+{
+    struct utsname u;
+    lua_pushstring(L, uname(&u) == 0 ? u.sysname : "");
+    return 1;
+}
+
+/* core.is_link(path) -> whether path is a symbolic link (even a dangling one). */
+static int l_is_link(lua_State *L)
+{
+    struct stat st;
+    lua_pushboolean(L, lstat(luaL_checkstring(L, 1), &st) == 0 && S_ISLNK(st.st_mode));
+    return 1;
 }
 
 static int l_geteuid(lua_State *L)
@@ -194,6 +248,55 @@ static int l_run(lua_State *L)
     return 1;
 }
 
+/* core.exec(argv, {env = {"NAME=value", ...}}) — replaces this process by
+ * argv[1] (looked up on PATH), with an environment without our secrets
+ * plus `env`: databricks-oauth-psql's way of running psql with a password
+ * in psql's environment only, the terminal and the exit status passed
+ * through. Returns only on failure (nil, err). */
+static int l_exec(lua_State *L)
+{
+    const char **argv, **extra = NULL;
+    lua_Integer argc, envc;
+    dbx_childenv env;
+    char **saved;
+    extern char **environ;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    argc = (lua_Integer)luaL_len(L, 1);
+    if (argc < 1)
+        return luaL_error(L, "exec: argv must have at least the program");
+    argv = lua_newuserdatauv(L, sizeof *argv * (size_t)(argc + 1), 0);
+    for (lua_Integer i = 1; i <= argc; i++) {
+        lua_rawgeti(L, 1, i);
+        argv[i - 1] = luaL_checkstring(L, -1);
+        lua_pop(L, 1);
+    }
+    argv[argc] = NULL;
+    if (lua_istable(L, 2) && lua_getfield(L, 2, "env") == LUA_TTABLE) {
+        int t = lua_gettop(L);
+        envc = (lua_Integer)luaL_len(L, t);
+        extra = lua_newuserdatauv(L, sizeof *extra * (size_t)(envc + 1), 0);
+        for (lua_Integer i = 1; i <= envc; i++) {
+            lua_rawgeti(L, t, i);
+            extra[i - 1] = luaL_checkstring(L, -1);
+            lua_pop(L, 1);
+        }
+        extra[envc] = NULL;
+    }
+    if (dbx_childenv_build(&env, extra) != 0)
+        return dbx_l_failf(L, DBX_EIO, "out of memory building the environment of %s", argv[0]);
+    fflush(NULL);
+    saved = environ;
+    environ = env.envp;
+    execvp(argv[0], (char *const *)argv);
+    {
+        int e = errno;
+        environ = saved;
+        dbx_childenv_free(&env);
+        return dbx_l_failf(L, DBX_EIO, "cannot run %s: %s", argv[0], strerror(e));
+    }
+}
+
 /* core.uuid4() — a random (CSPRNG) version-4 UUID. */
 static int l_uuid4(lua_State *L)
 {
@@ -214,6 +317,10 @@ void dbx_l_open_sys(lua_State *L)
         {"now", l_now},
         {"getpid", l_getpid},
         {"geteuid", l_geteuid},
+        {"cwd", l_cwd},
+        {"uname", l_uname},
+        {"is_link", l_is_link},
+        {"alive", l_alive},
         {"file_mode", l_file_mode},
         {"monotonic", l_monotonic},
         {"install_signals", l_install_signals},
@@ -226,6 +333,7 @@ void dbx_l_open_sys(lua_State *L)
         {"format_rfc3339", l_format_rfc3339},
         {"uuid4", l_uuid4},
         {"run", l_run},
+        {"exec", l_exec},
         {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0);

@@ -24,7 +24,14 @@ struct dbx_logfile {
 static int open_fd(dbx_logfile *l, dbx_err *err)
 {
     struct stat st;
-    int fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    dbx_af_opts o = {0};
+    int fd;
+    /* The checks (and messages) of every file we write; the fstat below
+     * guards against a file swapped in between. */
+    o.fix_mode = 1;
+    if (dbx_af_check(l->path, &o, NULL, err) < 0)
+        return -1;
+    fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return dbx_err_set(err, DBX_EIO, "cannot open log file %s: %s (check the folder, or pass --log-file)",
                            l->path, strerror(errno));
@@ -46,8 +53,22 @@ static int open_fd(dbx_logfile *l, dbx_err *err)
 dbx_logfile *dbx_logfile_open(const char *path, size_t max_bytes, int keep, dbx_err *err)
 {
     dbx_logfile *l = calloc(1, sizeof *l);
+    dbx_buf resolved = {0};
     char *slash;
-    if (!l || !(l->path = strdup(path))) {
+    if (!l) {
+        dbx_err_set(err, DBX_EIO, "out of memory");
+        return NULL;
+    }
+    /* The one symlink policy of every file we write (atomicfile.h): a link
+     * is followed to its target, which is then written (and rotated) where
+     * it is; the target must be a regular file of ours (open_fd). */
+    if (dbx_af_resolve(path, &resolved, err) != 0) {
+        free(l);
+        return NULL;
+    }
+    l->path = strdup(dbx_buf_str(&resolved));
+    dbx_buf_free(&resolved);
+    if (!l->path) {
         free(l);
         dbx_err_set(err, DBX_EIO, "out of memory");
         return NULL;

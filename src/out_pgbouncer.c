@@ -3,6 +3,7 @@
  * replaced; every other byte is kept). pgbouncer re-reads the file on
  * RELOAD (or SIGHUP): pair it with --on-rotate. */
 #include <stdio.h>
+#include <string.h>
 
 #include "outputs.h"
 #include "userlist.h"
@@ -17,6 +18,15 @@ static int rewrite(const char *old, size_t n, int existed, const dbx_credential 
         return dbx_err_set(err, DBX_EIO, "out of memory rewriting a pgbouncer auth_file");
     snprintf(r->action, sizeof r->action, "%s", dbx_userlist_action_name(e.action));
     r->changed = e.changed;
+    /* Measured with Debian 12's pgbouncer 1.18 (spec/pgbouncer_spec.lua):
+     * a password over 1024 bytes fails every login — SCRAM clients are
+     * refused, md5 clients crash the server login. Lakebase credentials
+     * are about 1 KB, so say so where it bites. */
+    if (strlen(c->password) > 1024)
+        snprintf(r->warning, sizeof r->warning,
+                 "the password is %zu bytes; pgbouncer releases limited to 1024-byte passwords (1.18 and "
+                 "other releases before 2026) cannot log in with it",
+                 strlen(c->password));
     if (e.unreachable)
         snprintf(r->warning, sizeof r->warning,
                  "pgbouncer stops reading this file at line %zu (a line starting with neither '\"' nor ';'), "

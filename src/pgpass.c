@@ -412,11 +412,13 @@ int dbx_pgpass_update(const char *path, const dbx_pgpass_entry *e, double lock_t
                       dbx_pgpass_report *r, dbx_err *err)
 {
     dbx_pgpass_entry ok;
-    dbx_af_opts opts = {lock_timeout, 0, 1, 0};
+    dbx_af_opts opts = {0};
     dbx_buf def = {0};
     edit_ctx ctx = {&ok, &r->edit};
     char port[8];
     int rc;
+    opts.lock_timeout = lock_timeout;
+    opts.fix_mode = 1;
     if (dbx_pgpass_check_entry(e, &ok, port, err) != 0)
         return -1;
     if (!path) {

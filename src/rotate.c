@@ -206,6 +206,11 @@ int dbx_rotate_once(dbx_client *c, dbx_ctx *ctx, const dbx_rotate_target *t, dbx
     out.username = r->pg_username;
     out.password = cred.access;
     out.expires_at = cred.expires_at;
+    if (t->no_write) {
+        dbx_token_move(&r->password, &cred);
+        rc = 0;
+        goto done;
+    }
     write_outputs(t, &out, r, err);
     rc = r->failed ? -2 : 0;
 done:

@@ -16,6 +16,7 @@
 #include "client.h"
 #include "config.h"
 #include "err.h"
+#include "token.h"
 
 /* Where the rotator's workspace token comes from. */
 typedef struct dbx_rotator_source {
@@ -51,6 +52,7 @@ typedef struct dbx_rotate_target {
     const dbx_rotate_output *outputs;
     size_t n_outputs;
     double min_validity;       /* refuse a password expiring sooner (s), default 120 */
+    int no_write;              /* write no output: hand the password back (databricks-oauth-psql) */
 } dbx_rotate_target;
 
 typedef struct dbx_rotate_output_report {
@@ -73,6 +75,7 @@ typedef struct dbx_rotate_report {
     char state[32];             /* the instance's / endpoint's state, "" when not looked up */
     dbx_rotate_output_report *outputs; /* n_outputs entries, allocated by the caller */
     size_t failed;              /* outputs that could not be written */
+    dbx_token password;         /* no_write only: the credential (the caller clears it) */
 } dbx_rotate_report;
 
 /* One rotation. 0: every output written; -1: failed before any output was

@@ -9,6 +9,9 @@
 #include <math.h>
 #include <sys/select.h>
 #include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,7 +22,7 @@
 int dbx_worker_spawn(dbx_worker *w, dbx_err *err)
 {
     int p[2];
-    pid_t pid;
+    pid_t pid, parent = getpid();
     if (pipe(p) != 0)
         return dbx_err_set(err, DBX_EIO, "cannot create a pipe for a rotation worker: %s", strerror(errno));
     fcntl(p[0], F_SETFD, FD_CLOEXEC);
@@ -31,6 +34,14 @@ int dbx_worker_spawn(dbx_worker *w, dbx_err *err)
         return dbx_err_set(err, DBX_EIO, "cannot start a rotation worker (fork): %s", strerror(errno));
     }
     if (pid == 0) {
+#ifdef __linux__
+        /* A worker never outlives its daemon, even one killed with SIGKILL. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() != parent)
+            _exit(1);
+#else
+        (void)parent;
+#endif
         close(p[0]);
         w->pid = 0;
         w->fd = p[1];

@@ -145,10 +145,21 @@ end
 function Rotator:_client(o)
   local secret, store, serr = self:_secret(o)
   if serr then return nil, core.error{ kind = "config", message = serr } end
+  local log = self.log
   local source = {
     workspace_url = o.workspace_url, auth = o.auth, client_id = o.client_id, client_secret = secret,
     token_store = store, ca_bundle = o.ca_bundle, databricks_cli = o.databricks_cli,
     timeout = o.timeout, retry_budget = o.retry_budget,
+    -- Retries are never silent: the first of a call says what and until
+    -- when; with --verbose every one says its cause and wait.
+    on_retry = function(info)
+      local cause = tostring(info.cause)
+      if info.attempt == 1 then
+        log:info("%s; retrying in %.1f s, giving up after %.0f s more", cause, info.wait, info.left)
+      else
+        log:debug("attempt %d failed: %s; retrying in %.1f s (%.0f s left)", info.attempt, cause, info.wait, info.left)
+      end
+    end,
   }
   if not source.token_store then
     source.token_store = paths.token_store(assert(core.normalize_host(o.workspace_url)))
@@ -177,6 +188,45 @@ end
 
 local function iso(t)
   return t and core.format_rfc3339(t) or nil
+end
+
+--- Checks, without touching them, that every file this rotator would write
+-- — the log, the status file, each target's outputs — can be written under
+-- the one policy of private files (a symlink is followed to a regular file
+-- of yours; another user's file, a folder or a FIFO is refused). Run before
+-- the first rotation, so a refused file is a configuration error that
+-- changes nothing. Returns true, or nil and a `config` error whose `key`
+-- is the option at fault.
+function Rotator:check_files()
+  local function fail(key, message)
+    local e = core.error{ kind = "config", message = message }
+    e.key = key
+    return nil, e
+  end
+  -- {path, option, explicit}: only a default location's folder is created;
+  -- a path the user gave must be in a folder that exists (a typo must not
+  -- silently create a tree somewhere).
+  local files = { { self.log.file, "log_file", self.log.file ~= Rotator.default_log_file() },
+                  { self.status_file, "status_file", self.status_file ~= Rotator.default_status_file() } }
+  for _, t in ipairs(self.targets) do
+    for _, out in ipairs(outputs_of(t.o)) do
+      local path = out.path or (out.kind == "pgpass" and core.pgpass_default_path())
+      files[#files + 1] = { path, t.o.output and "output" or "pgpass_file", out.path ~= nil }
+    end
+  end
+  for _, f in ipairs(files) do
+    local path, key, explicit = f[1], f[2], f[3]
+    if path then
+      local folder = path:match("^(.*)/[^/]*$")
+      if explicit and folder and folder ~= "" and not core.file_mode(folder) then
+        return fail(key, string.format("the folder %s of %s does not exist: create it (mkdir -p %s) or choose "
+          .. "another path", folder, path, folder))
+      end
+      local ok, err = core.check_private(path)
+      if not ok then return fail(key, err.message) end
+    end
+  end
+  return true
 end
 
 -- Runs the target's --on-rotate commands (no secret in their environment;
@@ -242,10 +292,7 @@ function Rotator:_rotate(target)
     report.action = report.outputs[1] and report.outputs[1].action
     report.mode_fixed = false
     for _, out in ipairs(report.outputs) do report.mode_fixed = report.mode_fixed or out.mode_fixed end
-    if report.state and report.state ~= "" and report.state ~= "AVAILABLE" and report.state ~= "ACTIVE" then
-      self.log:warn("%sLakebase %s %s %s", self:_prefix(target), o.instance_name and "instance" or "endpoint",
-        o.instance_name or o.endpoint, STATE_NOTES[report.state] or ("is " .. report.state))
-    end
+    self:_state_note(target, report)
     if math.abs(report.clock_skew or 0) > 60 then
       self.log:warn("this machine's clock is %d s %s the workspace's; the credential's lifetime was taken from "
         .. "what the server stated, so rotation goes on (fix the clock: NTP)", math.floor(math.abs(report.clock_skew)),
@@ -257,6 +304,7 @@ function Rotator:_rotate(target)
       if not out.ok then self.log:error("%scould not write %s: %s", self:_prefix(target), out.path, tostring(out.error)) end
     end
   end
+  if err and report then err.outputs_failed = true end -- the credential was obtained and written elsewhere
   self:_record(target, report, err, now - started)
   if err then
     self.log:error("%srotation failed: %s", self:_prefix(target), tostring(err))
@@ -270,6 +318,33 @@ function Rotator:_rotate(target)
     table.concat(files, ", "), iso(report.expires_at) or "?", math.floor((report.expires_at - now) / 60))
   self:_hooks(target, report)
   return report, nil, nil, now - started
+end
+
+--- A fresh credential for the (first) target, written nowhere (what
+-- databricks-oauth-psql runs psql with): `{password=, pg_host=, pg_port=,
+-- pg_database=, pg_username=, expires_at=, state=}`, or nil and an error.
+-- The instance's or endpoint's state is logged when it is not available.
+function Rotator:credential()
+  local target = self.targets[1]
+  local o = target.o
+  local client, source = self:_client(o)
+  if not client then return nil, source end
+  local report, err = core.rotate_target(client, {
+    instance_name = o.instance_name, endpoint = o.endpoint, ttl = o.ttl, pg_host = o.pg_host, pg_port = o.pg_port,
+    pg_database = o.pg_database, pg_username = o.pg_username, min_validity = o.min_validity, no_write = true,
+  })
+  if not report then return nil, err end
+  core.add_secret(report.password)
+  self:_state_note(target, report)
+  return report
+end
+
+function Rotator:_state_note(target, report)
+  local o = target.o
+  if report.state and report.state ~= "" and report.state ~= "AVAILABLE" and report.state ~= "ACTIVE" then
+    self.log:warn("%sLakebase %s %s %s", self:_prefix(target), o.instance_name and "instance" or "endpoint",
+      o.instance_name or o.endpoint, STATE_NOTES[report.state] or ("is " .. report.state))
+  end
 end
 
 -- Records an attempt in the status file (before the log says it is done,
@@ -426,12 +501,38 @@ function Rotator:_spawn(target)
   w:finish(ok and payload or require("cjson").encode{ err = { kind = "io", message = "worker: " .. tostring(payload) } })
 end
 
+-- Starts a worker that only gets a token for `client` (shared by the
+-- targets waiting for it). Returns the worker, or nil and an error.
+function Rotator:_spawn_token(client) -- luacheck: no unused args
+  local w, err = core.worker_spawn()
+  if not w then return nil, err end
+  if not w.child then return w end
+  local ok, payload = pcall(function()
+    local tok, terr = client:token()
+    local result = { err = not tok and plain(terr) or nil }
+    local access, exp, obtained, refresh = client:_current_token()
+    if access and tok then result.token = { access, exp, obtained, refresh } end
+    return require("cjson").encode(result)
+  end)
+  w:finish(ok and payload or require("cjson").encode{ err = { kind = "io", message = "worker: " .. tostring(payload) } })
+end
+
 -- A worker's result, back in the parent.
 function Rotator:_collect(job)
   local cjson = require "cjson.safe"
   local result = cjson.decode(job.w.output) or {}
   if type(result) ~= "table" then result = {} end
   local report, err = result.report, result.err
+  if job.client then -- a token job
+    if type(err) == "table" then err = core.error(err)
+    elseif not (type(result.token) == "table" and result.token[1]) then
+      err = core.error{ kind = "io", message = "getting a workspace token: the worker ended without a result" }
+    end
+    if type(result.token) == "table" and result.token[1] then
+      job.client:_adopt_token(result.token[1], result.token[2], result.token[3], result.token[4])
+    end
+    return nil, err
+  end
   if type(report) == "table" then
     for _, out in ipairs(report.outputs or {}) do
       if type(out.error) == "table" then out.error = core.error(out.error) end
@@ -448,7 +549,7 @@ function Rotator:_collect(job)
   end
   local t = result.token
   if type(t) == "table" and t[1] then
-    local client = self:_client(job.target.o)
+    local client = job.client or self:_client(job.target.o)
     if client then client:_adopt_token(t[1], t[2], t[3], t[4]) end
   end
   return report, err, tonumber(result.took) or 0
@@ -458,6 +559,19 @@ end
 -- it makes may use its retry budget, and every hook its 60 s.
 local function budget_of(o)
   return 4 * (o.retry_budget or 60) + (o.hook_timeout or 60) * #(o.on_rotate or {}) + (o.timeout or 30)
+end
+
+-- Starts a rotation worker for `target` (the parent's side).
+function Rotator:_start(running, target, client)
+  local w, serr = self:_spawn(target)
+  if not w then
+    self.log:error("%scannot start a rotation: %s", self:_prefix(target), tostring(serr))
+    target.state.next_at = self.clock() + self:retry_delay(1, self.clock(), target.state.expires_at)
+    return
+  end
+  running[#running + 1] = { w = w, target = target, client_of = client, started = core.monotonic(),
+                            budget = budget_of(target.o) }
+  target.state.running = true
 end
 
 --- Runs until SIGTERM/SIGINT or stop(); SIGHUP calls `reload()` (when
@@ -485,7 +599,10 @@ function Rotator:run_daemon(reload)
     if rerr and rerr.kind == "config" and not first_round[target.name] then config_failures = config_failures + 1 end
     first_round[target.name] = true
     local at = self:_schedule(target, report, rerr, now)
-    if not recorded then self:_record(target, report, rerr, 0) end
+    if not recorded then
+      self:_record(target, report, rerr, 0)
+      if rerr then self.log:error("%srotation failed: %s", self:_prefix(target), tostring(rerr)) end
+    end
     self:_status(target, { next_rotation_at = at, next_rotation_at_iso = iso(at) })
     self.log:info("%snext rotation at %s", self:_prefix(target), iso(at))
     if report and not rerr then
@@ -514,8 +631,10 @@ function Rotator:run_daemon(reload)
     -- Start what is due: by the wall clock (which keeps counting while the
     -- machine sleeps) or by the monotonic clock (immune to the wall clock
     -- stepping backwards).
-    local busy_clients = {}
-    for _, job in ipairs(running) do busy_clients[self:_client(job.target.o) or job] = true end
+    local fetching = {}
+    for _, job in ipairs(running) do
+      if job.client then fetching[job.client] = job end
+    end
     for _, target in ipairs(self.targets) do
       target.state = target.state or { next_at = now, mono_next = core.monotonic(), failures = 0 }
       local st = target.state
@@ -525,20 +644,31 @@ function Rotator:run_daemon(reload)
         finish(target, report or partial, rerr, true)
         now = self.clock()
       elseif due and #running < max_workers then
-        -- Targets that share a client share its token: while it must be
-        -- fetched, one worker fetches it and the others wait for it.
-        local client = self:_client(target.o)
-        local state = client and client:_token_state() or "fresh"
-        if not (client and busy_clients[client] and state ~= "fresh") then
-          local w, serr = self:_spawn(target)
-          if w then
-            local budget = budget_of(target.o)
-            running[#running + 1] = { w = w, target = target, started = core.monotonic(), budget = budget }
-            st.running = true
-            if client then busy_clients[client] = true end
-          else
-            finish(target, nil, serr, false)
+        -- Targets that share a client share its token: when it must be
+        -- fetched, one worker fetches only it, and the targets wait for it
+        -- (so a slow target cannot hold the others' token hostage).
+        local client, cerr = self:_client(target.o)
+        local state = client and client:_token_state()
+        if not client then
+          finish(target, nil, cerr, false)
+        elseif state ~= "fresh" and not target.o.instance_name and not target.o.endpoint then
+          -- The token itself is this target's password: its worker gets a new one anyway.
+          self:_start(running, target, client)
+        elseif state ~= "fresh" then
+          if not fetching[client] then
+            local w, serr = self:_spawn_token(client)
+            if w then
+              local job = { w = w, client = client, started = core.monotonic(), budget = budget_of(target.o),
+                            waiting = {} }
+              running[#running + 1] = job
+              fetching[client] = job
+            else
+              finish(target, nil, serr, false)
+            end
           end
+          if fetching[client] then fetching[client].waiting[target] = true end
+        else
+          self:_start(running, target, client)
         end
       end
       if core.stop_requested() then break end
@@ -576,7 +706,15 @@ function Rotator:run_daemon(reload)
       core.worker_wait(ws, math.max(0.01, wait))
       local still = {}
       for _, job in ipairs(running) do
-        if job.w.done then
+        if job.w.done and job.client then
+          local _, terr = self:_collect(job)
+          -- The token is the client's now; a failure is each waiting target's.
+          if terr then
+            for target in pairs(job.waiting) do
+              if self:_configured(target) then finish(target, nil, terr, false) end
+            end
+          end
+        elseif job.w.done then
           job.target.state.running = false
           local report, rerr = self:_collect(job)
           -- A worker that ended without recording (killed) is recorded here.

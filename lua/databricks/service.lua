@@ -1,10 +1,12 @@
---- Service installers for the rotator: a systemd user unit (Linux) or a
--- launchd agent (macOS). Almost everything here is a pure function of the
--- tables it is given (environment, paths, configuration), so specs call it
--- directly: paths, quoting and escaping, rendering the unit, the plist and
--- the credentials file, the command lists for install/uninstall/restart,
--- parsing what the service managers print, and the health verdict. The few
--- functions that touch the system live in `M.sys` at the end.
+--- Service installers for the rotator, independent of the service
+-- manager: paths, the rotator's command line and environment, the
+-- credentials file, the health verdict, and one runner for the manager's
+-- commands. Each service manager is one module of pure functions under
+-- `databricks.service.<name>` (systemd, launchd) with the same shape —
+-- `file`, `render`, `program_arguments`, `install_commands`, ... — and
+-- `M.PLATFORMS` lists them (CONTRIBUTING.md, "Adding a service platform").
+-- The only impure part is `M.sys` (`databricks.service.sys`), which specs
+-- replace with a recording fake.
 --
 -- What it must never do: put a secret into a unit, a plist, an
 -- `Environment=` line, a command line or anything it prints. Secrets only
@@ -12,44 +14,19 @@
 -- @module databricks.service
 local M = {}
 
-M.UNIT_NAME = "databricks-oauth-rotator.service"
-M.LABEL = "com.databricks.oauth-rotator"
 M.ROTATOR = "databricks-oauth-rotator"
-M.PLATFORMS = { systemd = true, launchd = true }
 
--- Timing of the unit. The daemon pings the watchdog from its sleep loop
--- (every min(30 s, WatchdogSec/2)), but not while a rotation is in flight,
--- and one rotation may legitimately take a few minutes when the network is
--- bad (each HTTP call retries within a 60 s budget, and a rotation makes up
--- to three). So the watchdog and the start timeout (READY=1 comes after the
--- first attempt) leave room for that; RestartSec paces restarts after a
--- crash; exit status 2 (configuration error) is not worth restarting.
-M.WATCHDOG_SEC = 300
-M.TIMEOUT_START_SEC = 300
-M.TIMEOUT_STOP_SEC = 10
-M.RESTART_SEC = 30
-
--- Hardening that a *user* unit can use without user namespaces: all of it
--- is prctl or seccomp based, which the per-user manager applies itself.
--- Deliberately absent (see docs/service.md): PrivateTmp=, ProtectSystem=,
--- ProtectHome=, ReadWritePaths= and the other mount-namespace options. In a
--- user unit they take effect only with PrivateUsers=yes, which needs
--- unprivileged user namespaces; where those are disabled or restricted
--- (Debian's unprivileged_userns_clone=0, Ubuntu's AppArmor userns
--- restriction, many containers) the service would fail with 226/NAMESPACE
--- and crash-loop. SystemCallFilter= and RestrictAddressFamilies= are also
--- left out: `--auth cli` runs the Databricks CLI, a binary whose system
--- calls and sockets we do not control.
-M.HARDENING = {
-  { "NoNewPrivileges", "yes" },
-  { "UMask", "0077" },
-  { "RestrictSUIDSGID", "yes" },
-  { "LockPersonality", "yes" },
-  { "MemoryDenyWriteExecute", "yes" },
-  { "RestrictRealtime", "yes" },
-  { "RestrictNamespaces", "yes" },
-  { "SystemCallArchitectures", "native" },
+--- The service managers, by `--platform` name.
+M.PLATFORMS = {
+  systemd = require "databricks.service.systemd",
+  launchd = require "databricks.service.launchd",
 }
+local PLATFORM_NAMES = "systemd|launchd"
+
+--- The module of a platform name (`systemd`, `launchd`).
+function M.manager(platform)
+  return M.PLATFORMS[platform]
+end
 
 -- Environment variables copied from the installer into the service (none
 -- of them a secret; proxies only without a user:password part).
@@ -67,7 +44,7 @@ function M.detect_platform(uname)
   uname = (uname or ""):gsub("%s+$", "")
   if uname == "Linux" then return "systemd" end
   if uname == "Darwin" then return "launchd" end
-  return fail(string.format("no supported service manager on '%s': use --platform systemd|launchd", uname))
+  return fail(string.format("no supported service manager on '%s': use --platform %s", uname, PLATFORM_NAMES))
 end
 
 --- Lexically normalizes an absolute path: no `.`, `..`, `//` or trailing `/`.
@@ -101,9 +78,10 @@ local function dirname(path)
 end
 M.dirname = dirname
 
---- Where everything lives, from an environment table (`HOME`, optional
--- `XDG_CONFIG_HOME`). The unit folder is always `~/.config/systemd/user`
--- (DESIGN.md §4); the credentials sit beside the stored OAuth tokens.
+--- Where the installers' own files live, from an environment table
+-- (`HOME`, optional `XDG_CONFIG_HOME`): `home`, `config_dir` and
+-- `credentials` (beside the stored OAuth tokens). The service file's
+-- place is the platform's (`service_file`).
 function M.paths(env)
   local home = env.HOME
   if not home or home:sub(1, 1) ~= "/" then
@@ -115,19 +93,12 @@ function M.paths(env)
   local p = { home = home }
   p.config_dir = M.normalize(config) .. "/lua-databricks"
   p.credentials = p.config_dir .. "/credentials"
-  p.unit_dir = home .. "/.config/systemd/user"
-  p.unit = p.unit_dir .. "/" .. M.UNIT_NAME
-  p.agents_dir = home .. "/Library/LaunchAgents"
-  p.plist = p.agents_dir .. "/" .. M.LABEL .. ".plist"
-  p.launchd_log_dir = home .. "/Library/Logs/lua-databricks"
-  p.stdout_log = p.launchd_log_dir .. "/rotator.out.log"
-  p.stderr_log = p.launchd_log_dir .. "/rotator.err.log"
   return p
 end
 
 --- The service definition file of a platform.
 function M.service_file(platform, paths)
-  return platform == "launchd" and paths.plist or paths.unit
+  return M.PLATFORMS[platform].file(paths)
 end
 
 --- Looks `name` up like `command -v`: a name with a `/` is taken as is,
@@ -191,8 +162,12 @@ function M.service_env(env, cfg)
   local out, warnings = {}, {}
   if cfg.client_id then out[#out + 1] = { "DATABRICKS_CLIENT_ID", cfg.client_id } end
   local dirs = {}
+  local seen = {}
   for dir in (env.PATH or ""):gmatch("[^:]+") do
-    if dir:sub(1, 1) == "/" then dirs[#dirs + 1] = dir end
+    if dir:sub(1, 1) == "/" and not seen[dir] then
+      seen[dir] = true
+      dirs[#dirs + 1] = dir
+    end
   end
   if #dirs == 0 then dirs = { "/usr/local/bin", "/usr/bin", "/bin" } end
   out[#out + 1] = { "PATH", table.concat(dirs, ":") }
@@ -253,222 +228,6 @@ function M.mask_credentials(text)
   return (text:gsub("([%w_]+)=[^\n]*", "%1=********"))
 end
 
--- == systemd ==
-
-local C_ESCAPES = { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }
-
-local function c_escape(s)
-  return (s:gsub('[\\"%c]', function(c)
-    return C_ESCAPES[c] or string.format("\\x%02x", c:byte())
-  end))
-end
-
---- One ExecStart= argument: `%` doubled (specifiers), `$` doubled
--- (variable expansion), and double-quoted with C escapes unless it is
--- made of plainly safe characters only. The executable (first word) gets
--- specifiers but no variable expansion, so its `$` stays single.
-function M.systemd_quote(s, executable)
-  s = s:gsub("%%", "%%%%")
-  if not executable then s = s:gsub("%$", "$$") end
-  if s ~= "" and s:match("^[%w%._/:=,+@%-%%$]+$") then return s end
-  return '"' .. c_escape(s) .. '"'
-end
-
---- Whether systemd accepts `path` as an ExecStart= executable: absolute,
--- and none of the characters it refuses there (quotes, backslash,
--- control characters).
-function M.check_executable(path)
-  if path:sub(1, 1) ~= "/" then return fail("the service's program must be an absolute path: " .. path) end
-  if path:find("[\\\"'%c\127]") then
-    return fail("systemd refuses a program path containing quotes or backslashes: " .. path ..
-      " (install lua-databricks or Lua somewhere else)")
-  end
-  return true
-end
-
---- An ExecStart= command line.
-function M.systemd_command(argv)
-  local out = {}
-  for i, a in ipairs(argv) do out[i] = M.systemd_quote(a, i == 1) end
-  return table.concat(out, " ")
-end
-
---- One `Environment=` assignment: quoted, C escapes, `%` doubled (`$` has
--- no special meaning there).
-function M.systemd_env(name, value)
-  return '"' .. c_escape(name .. "=" .. value:gsub("%%", "%%%%")) .. '"'
-end
-
-local C_UNESCAPES = { n = "\n", t = "\t", r = "\r", ["\\"] = "\\", ['"'] = '"', ["'"] = "'", s = " ",
-                      a = "\a", b = "\b", f = "\f", v = "\v" }
-
---- Splits a systemd command line into its arguments (the inverse of
--- `systemd_command`, plus single quotes and `%h`); used to read an installed
--- unit back.
-function M.systemd_split(line, home)
-  local argv, i, n = {}, 1, #line
-  while true do
-    while i <= n and line:sub(i, i):match("%s") do i = i + 1 end
-    if i > n then break end
-    local word, quote = {}, nil
-    while i <= n do
-      local c = line:sub(i, i)
-      if quote then
-        if c == quote then
-          quote = nil
-          i = i + 1
-        elseif c == "\\" and quote == '"' then
-          local e = line:sub(i + 1, i + 1)
-          if e == "x" then
-            word[#word + 1] = string.char(tonumber(line:sub(i + 2, i + 3), 16) or 63)
-            i = i + 4
-          else
-            word[#word + 1] = C_UNESCAPES[e] or e
-            i = i + 2
-          end
-        else
-          word[#word + 1] = c
-          i = i + 1
-        end
-      elseif c:match("%s") then
-        break
-      elseif c == '"' or c == "'" then
-        quote = c
-        i = i + 1
-      elseif c == "\\" then
-        word[#word + 1] = C_UNESCAPES[line:sub(i + 1, i + 1)] or line:sub(i + 1, i + 1)
-        i = i + 2
-      else
-        word[#word + 1] = c
-        i = i + 1
-      end
-    end
-    local w = table.concat(word)
-    w = w:gsub("%%(.)", function(s) return s == "%" and "%" or s == "h" and (home or "%h") or "%" .. s end)
-    if #argv > 0 then w = w:gsub("%$%$", "$") end -- the executable has no variables
-    argv[#argv + 1] = w
-  end
-  return argv
-end
-
---- The systemd user unit. spec: `argv` (ExecStart), `env` (list of
--- `{name, value}`), `credentials` (path or nil), `version`.
-function M.render_unit(spec)
-  local lines = {
-    "# Installed by databricks-oauth-install (lua-databricks " .. spec.version .. "); reinstall to change it,",
-    "# databricks-oauth-uninstall to remove it. No secret here: the client secret is read from",
-    "# " .. (spec.credentials or "(none: this configuration uses no client secret)") .. " (mode 0600).",
-    "[Unit]",
-    "Description=Databricks Lakebase credential rotator (keeps .pgpass valid)",
-    "Documentation=https://github.com/lua-databricks/lua-databricks#run-as-a-service",
-    "",
-    "[Service]",
-    "Type=notify",
-    "NotifyAccess=main",
-    "ExecStart=" .. M.systemd_command(spec.argv),
-  }
-  for _, nv in ipairs(spec.env) do
-    lines[#lines + 1] = "Environment=" .. M.systemd_env(nv[1], nv[2])
-  end
-  local rest = {
-    "Restart=on-failure",
-    "RestartSec=" .. M.RESTART_SEC .. "s",
-    "RestartPreventExitStatus=2",
-    "TimeoutStartSec=" .. M.TIMEOUT_START_SEC .. "s",
-    "TimeoutStopSec=" .. M.TIMEOUT_STOP_SEC .. "s",
-    "WatchdogSec=" .. M.WATCHDOG_SEC .. "s",
-  }
-  for _, l in ipairs(rest) do lines[#lines + 1] = l end
-  for _, kv in ipairs(M.HARDENING) do lines[#lines + 1] = kv[1] .. "=" .. kv[2] end
-  lines[#lines + 1] = ""
-  lines[#lines + 1] = "[Install]"
-  lines[#lines + 1] = "WantedBy=default.target"
-  return table.concat(lines, "\n") .. "\n"
-end
-
---- The ExecStart= arguments of an installed unit's text (nil if none).
-function M.unit_exec_start(text, home)
-  local line = text:match("\nExecStart=([^\n]*)")
-  if not line then return nil end
-  return M.systemd_split(line, home)
-end
-
--- == launchd ==
-
-local XML_ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }
-
-function M.xml_escape(s)
-  return (s:gsub("[&<>\"']", XML_ESCAPES))
-end
-
-local XML_ENTITIES = { amp = "&", lt = "<", gt = ">", quot = '"', apos = "'" }
-
-function M.xml_unescape(s)
-  return (s:gsub("&(#?x?)(%w+);", function(kind, name)
-    if kind == "#x" then return utf8.char(tonumber(name, 16)) end
-    if kind == "#" then return utf8.char(tonumber(name)) end
-    return XML_ENTITIES[name]
-  end))
-end
-
---- The launchd agent. spec: `label`, `argv`, `env` (list of `{name,
--- value}`), `stdout`, `stderr` (paths), `credentials`, `version`.
-function M.render_plist(spec)
-  local out = {}
-  local function add(s) out[#out + 1] = s end
-  local function str(s) return "<string>" .. M.xml_escape(s) .. "</string>" end
-  local function key(k) return "\t<key>" .. k .. "</key>" end
-  add('<?xml version="1.0" encoding="UTF-8"?>')
-  add('<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">')
-  -- (No comment in the file: a path may contain "--", which XML forbids there.)
-  add('<plist version="1.0">')
-  add("<dict>")
-  add(key("Label"))
-  add("\t" .. str(spec.label))
-  add(key("ProgramArguments"))
-  add("\t<array>")
-  for _, a in ipairs(spec.argv) do add("\t\t" .. str(a)) end
-  add("\t</array>")
-  add(key("EnvironmentVariables"))
-  add("\t<dict>")
-  for _, nv in ipairs(spec.env) do
-    add("\t\t<key>" .. M.xml_escape(nv[1]) .. "</key>")
-    add("\t\t" .. str(nv[2]))
-  end
-  add("\t</dict>")
-  add(key("RunAtLoad"))
-  add("\t<true/>")
-  add(key("KeepAlive"))
-  add("\t<dict>")
-  add("\t\t<key>SuccessfulExit</key>")
-  add("\t\t<false/>")
-  add("\t</dict>")
-  add(key("ProcessType"))
-  add("\t" .. str("Background"))
-  add(key("ThrottleInterval"))
-  add("\t<integer>" .. M.RESTART_SEC .. "</integer>")
-  add(key("ExitTimeOut"))
-  add("\t<integer>" .. M.TIMEOUT_STOP_SEC .. "</integer>")
-  add(key("Umask"))
-  add("\t<integer>63</integer>") -- 0077
-  add(key("StandardOutPath"))
-  add("\t" .. str(spec.stdout))
-  add(key("StandardErrorPath"))
-  add("\t" .. str(spec.stderr))
-  add("</dict>")
-  add("</plist>")
-  return table.concat(out, "\n") .. "\n"
-end
-
---- The ProgramArguments of an installed plist's text (nil if none).
-function M.plist_program_arguments(text)
-  local array = text:match("<key>ProgramArguments</key>%s*<array>(.-)</array>")
-  if not array then return nil end
-  local argv = {}
-  for s in array:gmatch("<string>(.-)</string>") do argv[#argv + 1] = M.xml_unescape(s) end
-  return argv
-end
-
 --- The value following `flag` in an argv (nil if absent).
 function M.flag_value(argv, flag)
   for i = 1, #(argv or {}) - 1 do
@@ -477,76 +236,76 @@ function M.flag_value(argv, flag)
   return nil
 end
 
--- == Commands ==
-
-local function systemctl(...)
-  return { argv = { "systemctl", "--user", ... } }
-end
-
-local function launchd_target(uid)
-  return "gui/" .. tostring(uid)
-end
-
-local function launchd_service(uid)
-  return launchd_target(uid) .. "/" .. M.LABEL
-end
+-- == The platform's commands ==
 
 --- Commands that activate a freshly written service file. o: `reinstall`
--- (the file existed before), `linger` (systemd: also `loginctl
--- enable-linger`), `uid`, `plist` (launchd). Each command is `{argv=,
--- ignore_failure=, retries=}`.
+-- (the file existed before), `linger` (systemd), `uid`, `file`. Each
+-- command is `{argv=, ignore_failure=, retries=, warning=}`.
 function M.install_commands(platform, o)
-  if platform == "launchd" then
-    local cmds = {}
-    if o.reinstall then
-      cmds[#cmds + 1] = { argv = { "launchctl", "bootout", launchd_service(o.uid) }, ignore_failure = true }
-    end
-    cmds[#cmds + 1] = { argv = { "launchctl", "enable", launchd_service(o.uid) } }
-    -- bootout returns before the old job is gone; bootstrap may need a retry.
-    cmds[#cmds + 1] = { argv = { "launchctl", "bootstrap", launchd_target(o.uid), o.plist },
-                        retries = o.reinstall and 5 or 0 }
-    return cmds
-  end
-  local cmds = { systemctl("daemon-reload") }
-  if o.reinstall then
-    cmds[#cmds + 1] = systemctl("enable", M.UNIT_NAME)
-    cmds[#cmds + 1] = systemctl("restart", M.UNIT_NAME)
-  else
-    cmds[#cmds + 1] = systemctl("enable", "--now", M.UNIT_NAME)
-  end
-  if o.linger then
-    -- Not fatal: the service already runs; lingering may need an administrator.
-    cmds[#cmds + 1] = { argv = { "loginctl", "enable-linger" }, ignore_failure = true, linger = true,
-                        warning = "`loginctl enable-linger` failed (polkit may require an administrator); the " ..
-                          "service is installed, but it stops when you log out" }
-  end
-  return cmds
+  return M.PLATFORMS[platform].install_commands(o)
 end
 
 --- Commands that stop and deregister the service (before its file is
 -- removed), and the ones to run after the removal.
 function M.uninstall_commands(platform, o)
-  if platform == "launchd" then
-    return { { argv = { "launchctl", "bootout", launchd_service(o.uid) }, ignore_failure = true } }, {}
-  end
-  return { systemctl("disable", "--now", M.UNIT_NAME) }, { systemctl("daemon-reload") }
+  return M.PLATFORMS[platform].uninstall_commands(o)
 end
 
 function M.restart_commands(platform, o)
-  if platform == "launchd" then
-    return { { argv = { "launchctl", "kickstart", "-k", launchd_service(o.uid) } } }
-  end
-  return { systemctl("restart", M.UNIT_NAME) }
+  return M.PLATFORMS[platform].restart_commands(o)
 end
-
-M.SYSTEMD_PROPERTIES = "LoadState,ActiveState,SubState,MainPID,NRestarts,Result,ExecMainStatus,StatusText"
 
 --- The command whose output describes the service's state.
 function M.state_command(platform, o)
-  if platform == "launchd" then
-    return { "launchctl", "print", launchd_service(o.uid) }
+  return M.PLATFORMS[platform].state_command(o)
+end
+
+--- The manager's state from the state command's output and exit status.
+function M.state(platform, text, code)
+  local mod = M.PLATFORMS[platform]
+  if code ~= 0 then return mod.unknown_state(code) end
+  return mod.parse_state(text)
+end
+
+--- The rotator's argv read back from an installed service file's text.
+function M.program_arguments(platform, text, home)
+  return M.PLATFORMS[platform].program_arguments(text, home)
+end
+
+--- Runs a command list through `sys`, printing each command as `$ ...`.
+-- o: `dry` (print only), `keep_going` (run the rest after a failure),
+-- `warn` (function(message) for failures that are only warnings, and for
+-- failures when keeping going). A command with `retries` is tried again
+-- once a second. Returns true, or false, the first command that failed
+-- and its exit status. Each command's `failed` is set.
+function M.run_commands(commands, sys, o)
+  o = o or {}
+  local first, first_code
+  for _, cmd in ipairs(commands) do
+    io.stdout:write("$ ", M.shell_join(cmd.argv), "\n")
+    if not o.dry then
+      local ok, code = sys.run(cmd.argv)
+      for _ = 1, cmd.retries or 0 do
+        if ok then break end
+        sys.sleep(1)
+        ok, code = sys.run(cmd.argv)
+      end
+      cmd.failed = not ok
+      if not ok then
+        if cmd.ignore_failure then
+          if cmd.warning and o.warn then o.warn(cmd.warning) end
+        else
+          if not o.keep_going then return false, cmd, code end
+          if o.warn then
+            o.warn(string.format("`%s` failed (exit %s); continuing", M.shell_join(cmd.argv), tostring(code)))
+          end
+          first, first_code = first or cmd, first_code or code
+        end
+      end
+    end
   end
-  return { "systemctl", "--user", "show", M.UNIT_NAME, "-p", M.SYSTEMD_PROPERTIES }
+  if first then return false, first, first_code end
+  return true
 end
 
 -- == State and health ==
@@ -628,105 +387,16 @@ end
 
 -- == The system (the only impure part) ==
 
-local sys = {}
-M.sys = sys
+M.sys = require "databricks.service.sys"
 
---- Runs argv (stdio inherited); returns true on exit status 0, and the status.
-function sys.run(argv)
-  local ok, _, code = os.execute(M.shell_join(argv))
-  return ok == true, code
-end
-
---- Runs argv; returns its stdout (stderr discarded) and exit status.
-function sys.capture(argv)
-  local p = io.popen(M.shell_join(argv) .. " 2>/dev/null", "r")
-  if not p then return "", 127 end
-  local out = p:read("a") or ""
-  local _, _, code = p:close()
-  return out, code
-end
-
-function sys.is_exec(path)
-  return os.execute("test -f " .. M.shell_quote(path) .. " && test -x " .. M.shell_quote(path)) == true
-end
-
-function sys.cwd()
-  local out, code = sys.capture({ "pwd" })
-  if code ~= 0 then return os.getenv("PWD") or "/" end
-  return (out:gsub("%s+$", ""))
-end
-
-function sys.uname()
-  return (sys.capture({ "uname", "-s" }):gsub("%s+$", ""))
-end
-
-function sys.uid()
-  return tonumber((sys.capture({ "id", "-u" })))
-end
-
---- Writes a non-secret file atomically (temporary file in the same folder,
--- then rename), creating its folder; `mode` is octal text such as "0644".
-function sys.write_file(path, data, mode)
-  local dir = dirname(path)
-  if not sys.run({ "mkdir", "-p", dir }) then return nil, "cannot create the folder " .. dir end
-  local tmp = string.format("%s/.%s.tmp%d", dir, path:match("[^/]*$"), math.random(1, 1e9))
-  local f, err = io.open(tmp, "wb")
-  if not f then return nil, "cannot write " .. path .. ": " .. tostring(err) end
-  local ok, werr = f:write(data)
-  f:close()
-  if ok and sys.run({ "chmod", mode, tmp }) then
-    local rok, rerr = os.rename(tmp, path)
-    if rok then return true end
-    werr = rerr
-  end
-  os.remove(tmp)
-  return nil, "cannot write " .. path .. ": " .. tostring(werr or "chmod failed")
-end
-
---- Creates an empty file of mode 0600 (folder 0700) if it is missing, and
--- makes an existing one 0600; keeps its content.
-function sys.create_private(path)
-  local cmd = string.format("umask 077 && mkdir -p %s && : >> %s && chmod 0600 %s",
-    M.shell_quote(dirname(path)), M.shell_quote(path), M.shell_quote(path))
-  if os.execute(cmd) == true then return true end
-  return nil, "cannot create " .. path
-end
-
---- True if `path` exists (a dangling symbolic link counts).
-function sys.exists(path)
-  local q = M.shell_quote(path)
-  return os.execute("test -e " .. q .. " || test -L " .. q) == true
-end
-
---- Removes a file; true when it is gone (or was never there).
-function sys.remove(path)
-  local ok, err, code = os.remove(path)
-  if ok or code == 2 then return true end
-  return nil, err
-end
-
-function sys.sleep(seconds)
-  os.execute("sleep " .. tostring(seconds))
-end
-
---- The environment table the pure functions take.
-function sys.env()
-  local t = {}
-  for _, name in ipairs({ "HOME", "PATH", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "USER", "SSL_CERT_FILE",
-                          "CURL_CA_BUNDLE" }) do
-    t[name] = os.getenv(name)
-  end
-  for _, name in ipairs(M.PROXY_VARS) do t[name] = os.getenv(name) end
-  return t
-end
-
---- The platform: `--platform` if given (validated), else from `uname -s`.
+--- The platform: `--platform` if given (validated), else from the
+-- operating system.
 function M.platform(requested)
   if requested then
-    if not M.PLATFORMS[requested] then return fail("--platform must be systemd or launchd") end
+    if not M.PLATFORMS[requested] then return fail("--platform must be " .. PLATFORM_NAMES:gsub("|", " or ")) end
     return requested
   end
-  return M.detect_platform(sys.uname())
+  return M.detect_platform(M.sys.uname())
 end
 
 return M

@@ -87,7 +87,14 @@ local function archive(dir)
   p:close()
 end
 
+local spawned = {}
+
 function M.cleanup()
+  -- A spec that failed before its own stop must not leave a process behind.
+  for i = #spawned, 1, -1 do
+    M.stop(spawned[i], 1)
+    spawned[i] = nil
+  end
   for i = #tmp_made, 1, -1 do
     archive(tmp_made[i])
     os.execute("rm -rf " .. M.quote(tmp_made[i]))
@@ -181,6 +188,7 @@ function M.spawn(argv, opts)
   local p = io.popen(cmd)
   local pid = tonumber(p:read("l"))
   p:close()
+  spawned[#spawned + 1] = pid
   return pid
 end
 

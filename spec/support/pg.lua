@@ -13,7 +13,8 @@
 -- postgres, mode 0700; initdb as postgres (`runuser -u postgres --`) with
 -- local trust and host scram-sha-256; a postmaster listening on 127.0.0.1 at a
 -- port the kernel picked (retried on a collision) with its Unix socket in
--- that folder, scram-sha-256 password hashing and fsync off.
+-- that folder, TLS with a throw-away self-signed certificate, scram-sha-256
+-- password hashing and fsync off.
 --
 -- Cost (2-core Debian 12 VM): start ~1.5 s (initdb ~1.3 s with --no-sync,
 -- pg_ctl start ~0.2 s), stop ~0.2 s, ~40 MB in /tmp while it runs. Start one
@@ -139,6 +140,13 @@ function PG.start()
       "--auth-host=scram-sha-256", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C",
     }, { env = { LANG = "C" }, timeout = 120 })
     assert(code == 0, "support.pg: initdb failed: " .. out .. errout)
+    -- TLS too (a throw-away self-signed certificate), as Lakebase requires
+    -- it and databricks-oauth-psql sets PGSSLMODE=require.
+    code, out, errout = run(dir, as_postgres {
+      "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+      "-keyout", self.data_dir .. "/server.key", "-out", self.data_dir .. "/server.crt",
+    }, { env = { LANG = "C", RANDFILE = "/dev/null" }, timeout = 60 })
+    assert(code == 0, "support.pg: cannot make a server certificate: " .. out .. errout)
     spit(self.data_dir .. "/postgresql.conf", table.concat({
       "",
       "# support.pg",
@@ -151,6 +159,7 @@ function PG.start()
       "full_page_writes = off",
       "max_connections = 30",
       "shared_buffers = 16MB",
+      "ssl = on",
       "",
     }, "\n"), "ab")
     for try = 1, PORT_TRIES do

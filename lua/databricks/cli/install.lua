@@ -87,7 +87,22 @@ end
 -- and working folder are not ours). Returns the Rotator options and
 -- whether a stored secret was reused, or nil and a message.
 local function resolve_settings(opts, env, paths, cwd)
-  local ro, uerr = rotator_cli.rotator_options(opts, function(name) return os.getenv(name) end, PROGRAM)
+  -- Reinstalling to change a setting need not repeat the secret: M2M keeps
+  -- the one stored by the previous install.
+  local stored, reused = nil, false
+  local given = opts["client-secret-file"] or opts["client-secret"] or (os.getenv("DATABRICKS_CLIENT_SECRET") or "") ~= ""
+  if not given and (opts.auth == nil or opts.auth == "m2m") and core.file_mode(paths.credentials) then
+    local creds = credentials.read(paths.credentials)
+    stored = creds and creds.client_secret
+  end
+  local function getenv(name)
+    if name == "DATABRICKS_CLIENT_SECRET" and stored and (opts["client-id"] or os.getenv("DATABRICKS_CLIENT_ID")) then
+      reused = true
+      return stored
+    end
+    return os.getenv(name)
+  end
+  local ro, uerr = rotator_cli.rotator_options(opts, getenv, PROGRAM)
   if not ro then return nil, uerr end
   local function abs(p) return p and service.absolute(p, paths.home, cwd) end
   for _, row in ipairs(options.ROWS) do
@@ -120,14 +135,7 @@ local function resolve_settings(opts, env, paths, cwd)
     local host = core.normalize_host(ro.workspace_url)
     if host and ro.token_store == paths_mod.token_store(host, env) then ro.token_store = nil end
   end
-  -- Reinstalling to change a setting need not repeat the secret: M2M keeps
-  -- the one stored by the previous install.
-  local reused = false
-  if not ro.client_secret and ro.client_id and (ro.auth == nil or ro.auth == "m2m")
-      and core.file_mode(paths.credentials) then
-    local creds = credentials.read(paths.credentials)
-    if creds and creds.client_secret then ro.client_secret, reused = creds.client_secret, true end
-  end
+  reused = reused and ro.client_secret == stored
   -- Validates the configuration as the rotator will (opens no file).
   local check_opts = {}
   for k, v in pairs(ro) do check_opts[k] = v end
@@ -162,9 +170,8 @@ local function render(plan)
   local ok, verr = service.check_values(values)
   if not ok then return nil, PROGRAM .. ": " .. verr end
   local paths = plan.paths
-  local spec = { argv = plan.argv, env = plan.env, credentials = plan.credentials, version = databricks.VERSION,
-                 label = service.LABEL, stdout = paths.stdout_log, stderr = paths.stderr_log }
-  plan.content = plan.platform == "launchd" and service.render_plist(spec) or service.render_unit(spec)
+  plan.content = plan.manager.render{ argv = plan.argv, env = plan.env, credentials = plan.credentials,
+                                      version = databricks.VERSION, paths = paths }
   if plan.credentials then
     local text, serr = service.render_credentials(plan.secret, plan.ro.token_store)
     if not text then return nil, PROGRAM .. ": " .. serr end
@@ -195,12 +202,11 @@ local function make_plan(opts, argv, env, sys)
   local program, werr = service.rotator_program{ arg0 = argv[0], interpreter = interpreter_of(argv), cwd = cwd,
                                                  path = env.PATH, is_exec = sys.is_exec }
   if not program then return nil, PROGRAM .. ": " .. werr end
-  if platform == "systemd" then
-    local eok, eerr = service.check_executable(program[1])
-    if not eok then return nil, PROGRAM .. ": " .. eerr end
-  end
+  local manager = service.manager(platform)
+  local eok, eerr = manager.check_program(program[1])
+  if not eok then return nil, PROGRAM .. ": " .. eerr end
 
-  local plan = { platform = platform, paths = paths, ro = ro, secret = ro.client_secret, program = program,
+  local plan = { platform = platform, manager = manager, paths = paths, ro = ro, secret = ro.client_secret, program = program,
                  reused_credentials = reused, file = service.service_file(platform, paths) }
   plan.credentials = (plan.secret or ro.token_store) and paths.credentials or nil
   plan.service_cfg = service_settings(ro, opts, paths, cwd)
@@ -210,8 +216,9 @@ local function make_plan(opts, argv, env, sys)
   for _, w in ipairs(warnings) do warn("%s", w) end
   plan.reinstall = core.file_mode(plan.file) ~= nil
   plan.uid = sys.uid()
+  plan.extra_files = manager.extra_files(paths)
   plan.commands = service.install_commands(platform, { reinstall = plan.reinstall, linger = opts.linger,
-                                                       uid = plan.uid, plist = paths.plist })
+                                                       uid = plan.uid, file = plan.file })
   return render(plan)
 end
 
@@ -238,11 +245,9 @@ local function print_plan(plan, verify)
   say("==> %s (mode 0644)", plan.file)
   io.stdout:write(plan.content)
   say("")
-  if plan.platform == "launchd" then
-    for _, p in ipairs({ plan.paths.stdout_log, plan.paths.stderr_log }) do
-      say("==> %s (mode 0600, created empty if missing)", p)
-      say("")
-    end
+  for _, p in ipairs(plan.extra_files) do
+    say("==> %s (mode 0600, created empty if missing)", p)
+    say("")
   end
   if verify then
     local argv = verify_argv(plan, plan.credentials and "<private temporary copy of the credentials file>" or nil)
@@ -299,52 +304,21 @@ local function write_files(plan, sys)
   end
   local ok, err = sys.write_file(plan.file, plan.content, "0644")
   if not ok then return nil, err end
-  if plan.platform == "launchd" then
-    for _, p in ipairs({ plan.paths.stdout_log, plan.paths.stderr_log }) do
-      local cok, cerr = sys.create_private(p)
-      if not cok then return nil, cerr end
-    end
-  end
-  return true
-end
-
---- Runs a command list, printing each command. Returns true, or false and
--- the failed command.
-function M.run_commands(commands, sys)
-  for _, cmd in ipairs(commands) do
-    say("$ %s", service.shell_join(cmd.argv))
-    local ok, code = sys.run(cmd.argv)
-    for _ = 1, cmd.retries or 0 do
-      if ok then break end
-      sys.sleep(1)
-      ok, code = sys.run(cmd.argv)
-    end
-    cmd.failed = not ok
-    if not ok and not cmd.ignore_failure then return false, cmd, code end
-    if not ok and cmd.warning then warn("%s", cmd.warning) end
+  for _, p in ipairs(plan.extra_files) do
+    local cok, cerr = sys.create_private(p)
+    if not cok then return nil, cerr end
   end
   return true
 end
 
 local function command_failed(plan, cmd, code)
   warn("`%s` failed (exit %s).", service.shell_join(cmd.argv), tostring(code))
-  if plan.platform == "systemd" then
-    warn("The files are written; once `systemctl --user status` works in this session (a login session, " ..
-         "not su/sudo; XDG_RUNTIME_DIR=/run/user/$(id -u)), run databricks-oauth-install again.")
-  else
-    warn("The files are written; see `launchctl print gui/%s/%s` and %s, then run databricks-oauth-install " ..
-         "again.", tostring(plan.uid), service.LABEL, plan.paths.stderr_log)
-  end
+  warn("%s", plan.manager.command_failed_hint{ uid = plan.uid, paths = plan.paths })
   return 1
 end
 
 local function report(plan, opts, env)
-  local p = plan.paths
-  if plan.platform == "systemd" then
-    say("Installed and started %s (systemd user service).", service.UNIT_NAME)
-  else
-    say("Installed and loaded %s (launchd agent).", service.LABEL)
-  end
+  say("Installed and started %s (%s).", plan.manager.id, plan.manager.describe)
   say("  service file: %s", plan.file)
   if plan.credentials then say("  credentials:  %s (mode 0600)", plan.credentials) end
   if plan.ro.config then
@@ -355,20 +329,12 @@ local function report(plan, opts, env)
   end
   say("  status:       databricks-oauth-status   (restart: databricks-oauth-restart, " ..
       "remove: databricks-oauth-uninstall)")
-  if plan.platform == "systemd" then
-    say("  journal:      journalctl --user -u %s", service.UNIT_NAME)
-    if opts.linger and plan.linger_failed then
-      say("Lingering could not be enabled (see above); ask an administrator to run: loginctl enable-linger %s",
-        env.USER or "$USER")
-    elseif opts.linger then
-      say("Lingering is enabled: the service also runs while you are logged out, and starts at boot.")
-    elseif not (env.USER and core.file_mode("/var/lib/systemd/linger/" .. env.USER)) then
-      say("Note: a user service runs only while you are logged in. To keep it running after you log out " ..
-          "and start it at boot, run:  loginctl enable-linger %s   (or reinstall with --linger)", env.USER or "$USER")
-    end
-  else
-    say("  launchd logs: %s, %s", p.stdout_log, p.stderr_log)
-  end
+  local notes = plan.manager.install_notes{ paths = plan.paths, user = env.USER, linger = opts.linger,
+                                           linger_failed = plan.linger_failed,
+                                           lingering = function(user)
+                                             return core.file_mode("/var/lib/systemd/linger/" .. user) ~= nil
+                                           end }
+  for _, line in ipairs(notes) do say("%s", line) end
 end
 
 --- Runs the command line; returns the exit code. `sys` replaces
@@ -397,7 +363,7 @@ function M.main(argv, sys)
   end
   if plan.reused_credentials then say("Kept the client secret stored in %s", plan.credentials) end
   say("%s %s", plan.reinstall and "Updated" or "Wrote", plan.file)
-  local cok, cmd, code = M.run_commands(plan.commands, sys)
+  local cok, cmd, code = service.run_commands(plan.commands, sys, { warn = function(m) warn("%s", m) end })
   if not cok then return command_failed(plan, cmd, code) end
   for _, c in ipairs(plan.commands) do
     if c.linger and c.failed then plan.linger_failed = true end

@@ -43,15 +43,10 @@ function M.main(argv, sys)
     return 3
   end
   local commands = service.restart_commands(platform, { uid = sys.uid() })
-  for _, cmd in ipairs(commands) do
-    io.stdout:write("$ ", service.shell_join(cmd.argv), "\n")
-    if not opts["dry-run"] then
-      local ok, code = sys.run(cmd.argv)
-      if not ok then
-        io.stderr:write(PROGRAM, ": `", service.shell_join(cmd.argv), "` failed (exit ", tostring(code), ")\n")
-        return 1
-      end
-    end
+  local ok, cmd, code = service.run_commands(commands, sys, { dry = opts["dry-run"] })
+  if not ok then
+    io.stderr:write(PROGRAM, ": `", service.shell_join(cmd.argv), "` failed (exit ", tostring(code), ")\n")
+    return 1
   end
   return 0
 end

@@ -7,7 +7,9 @@
 local common = require "databricks.cli.common"
 local config_file = require "databricks.rotator.config_file"
 local credentials = require "databricks.rotator.credentials"
+local core = require "databricks.core"
 local options = require "databricks.rotator.options"
+local paths = require "databricks.paths"
 local Rotator = require "databricks.rotator"
 
 local M = {}
@@ -58,6 +60,48 @@ local function check_cli(t)
   return out
 end
 
+-- The program on PATH (as `command -v`), or nil.
+local function on_path(name, getenv)
+  if name:find("/", 1, true) then return core.file_mode(name) and name or nil end
+  for dir in (getenv("PATH") or ""):gmatch("[^:]+") do
+    local mode, _, kind = core.file_mode(dir .. "/" .. name)
+    if mode and kind == "file" and mode & 73 ~= 0 then return dir .. "/" .. name end
+  end
+  return nil
+end
+
+-- Which token source a target will use, decided as the rotator decides it,
+-- before any network call: nil and a message in the rotator's own words
+-- (flags and variables, never library keys) when there is none.
+local function check_source(t, creds, getenv)
+  if t.auth == "m2m" then return true end
+  local secret = t.client_secret or (creds and creds.client_secret)
+  if not t.auth and t.client_id and secret then return true end
+  local host = core.normalize_host(t.workspace_url)
+  local store = t.token_store or (creds and creds.token_store) or (host and paths.token_store(host))
+  if t.auth == "u2m" or (not t.auth and store and core.file_mode(store)) then return true end
+  local cli = t.databricks_cli or "databricks"
+  if on_path(cli, getenv) then return true end
+  if t.auth == "cli" then
+    return nil, string.format("--auth cli runs the Databricks CLI (%s), which is not on PATH: install it "
+      .. "(https://docs.databricks.com/dev-tools/cli/install.html), or use --auth m2m or --auth u2m", cli)
+  end
+  local why = {}
+  if t.client_id and not secret then
+    why[#why + 1] = "DATABRICKS_CLIENT_ID is set but there is no client secret: set DATABRICKS_CLIENT_SECRET "
+      .. "or give --client-secret-file"
+  end
+  local pat = getenv("DATABRICKS_TOKEN")
+  if pat and pat ~= "" then
+    why[#why + 1] = "DATABRICKS_TOKEN holds a personal access token, which the rotator does not use: "
+      .. "Lakebase credentials come from OAuth"
+  end
+  why[#why + 1] = "give DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (or --client-secret-file) for a "
+    .. "service principal (--auth m2m), sign in once with databricks-oauth-login (--auth u2m), or install the "
+    .. "Databricks CLI (--auth cli; not found on PATH)"
+  return nil, "no token source: " .. table.concat(why, "; ")
+end
+
 local function merge(...)
   local out = {}
   for i = 1, select("#", ...) do
@@ -69,12 +113,13 @@ end
 --- Rotator options from parsed flags, the environment and the --config
 -- file (flags win over [rotator], which wins over the environment).
 -- Returns the options for Rotator.new, or nil and a usage message.
-function M.rotator_options(opts, getenv, program)
+function M.rotator_options(opts, getenv, program, rows)
   getenv = getenv or os.getenv
   program = program or PROGRAM
-  local env, eerr = check_cli(options.from_env(getenv, "rotator"))
+  rows = rows or "rotator"
+  local env, eerr = check_cli(options.from_env(getenv, rows))
   if not env then return nil, program .. ": " .. eerr end
-  local flags, ferr = check_cli(options.from_flags(opts, "rotator"))
+  local flags, ferr = check_cli(options.from_flags(opts, rows))
   if not flags then return nil, program .. ": " .. ferr end
   flags.config, flags.once, flags.json = nil, nil, nil
   if opts["client-secret"] then
@@ -93,14 +138,17 @@ function M.rotator_options(opts, getenv, program)
   -- (exit 2), not a failed rotation.
   for _, t in ipairs(targets or { {} }) do
     local merged = merge(top, t)
+    local where = program .. ": " .. (t.name and ("[target " .. t.name .. "] ") or "")
+    local creds
     if merged.client_secret_file then
-      local creds, cerr = credentials.read(merged.client_secret_file, "--client-secret-file")
+      local cerr
+      creds, cerr = credentials.read(merged.client_secret_file, "--client-secret-file")
       if not creds then return nil, program .. ": " .. cerr end
     end
     local ok, terr = options.check_target(merged, "cli")
-    if not ok then
-      return nil, program .. ": " .. (t.name and ("[target " .. t.name .. "] ") or "") .. terr
-    end
+    if not ok then return nil, where .. terr end
+    ok, terr = check_source(merged, creds, getenv)
+    if not ok then return nil, where .. terr end
   end
   top.targets = targets
   return top
@@ -115,12 +163,20 @@ function M.main(argv, getenv)
   if not ro then return common.usage(uerr, opts) end
   local rotator, rerr = Rotator.new(ro)
   if not rotator then return common.usage(PROGRAM .. ": " .. rerr.message, opts) end
+  local fok, ferr0 = rotator:check_files()
+  if not fok then
+    local row = options.by_key[ferr0.key]
+    return common.usage(string.format("%s: %s: %s", PROGRAM, row and options.name(row, "cli") or ferr0.key,
+      ferr0.message), opts)
+  end
   if opts.once then
     local report, ferr = rotator:run_once()
     if opts.json then
       io.stdout:write(common.json(report or { error = ferr and ferr.message, kind = ferr and ferr.kind }), "\n")
     end
-    if ferr then return ferr.kind == "config" and 2 or 1 end
+    -- 2 only for a configuration that cannot work; an output that could
+    -- not be written after the credential was obtained is a failure (1).
+    if ferr then return (ferr.kind == "config" and not ferr.outputs_failed) and 2 or 1 end
     return 0
   end
   local function reload()

@@ -47,17 +47,10 @@ function M.main(argv, sys)
   local failed = false
 
   local function run(commands)
-    for _, cmd in ipairs(commands) do
-      io.stdout:write("$ ", service.shell_join(cmd.argv), "\n")
-      if not dry then
-        local ok, code = sys.run(cmd.argv)
-        if not ok and not cmd.ignore_failure then
-          io.stderr:write(PROGRAM, ": `", service.shell_join(cmd.argv), "` failed (exit ", tostring(code),
-            "); continuing\n")
-          failed = true
-        end
-      end
-    end
+    local ok = service.run_commands(commands, sys, { dry = dry, keep_going = true, warn = function(m)
+      io.stderr:write(PROGRAM, ": ", m, "\n")
+    end })
+    if not ok then failed = true end
   end
 
   local function remove(path)
@@ -76,8 +69,7 @@ function M.main(argv, sys)
     local before, after = service.uninstall_commands(platform, { uid = sys.uid() })
     run(before)
     remove(file)
-    -- A dangling enablement link is left behind if `disable` could not run.
-    if platform == "systemd" then remove(paths.unit_dir .. "/default.target.wants/" .. service.UNIT_NAME) end
+    for _, extra in ipairs(service.manager(platform).uninstall_files(paths)) do remove(extra) end
     run(after)
   else
     io.stdout:write("The rotator service is not installed (no ", file, ").\n")

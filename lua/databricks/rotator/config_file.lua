@@ -22,9 +22,13 @@ local options = require "databricks.rotator.options"
 
 local M = {}
 
-local REPEAT = {}
-for _, row in ipairs(options.ROWS) do
-  if row.type == "list" then REPEAT[options.name(row, "config")] = true end
+-- The repeatable keys (list options), from the rows as they are now.
+local function repeatable()
+  local keys = {}
+  for _, row in ipairs(options.ROWS) do
+    if row.type == "list" then keys[options.name(row, "config")] = true end
+  end
+  return keys
 end
 
 local ALLOWED = {
@@ -40,7 +44,7 @@ function M.read(path)
   if not f then return nil, "cannot read --config " .. path .. ": " .. tostring(ferr) end
   local text = f:read("a") or ""
   f:close()
-  local ini, perr = core.ini_parse(text, { ["repeat"] = REPEAT })
+  local ini, perr = core.ini_parse(text, { ["repeat"] = repeatable() })
   if not ini then return nil, path .. " " .. perr.message end
   local out = { defaults = {}, targets = {} }
   for _, section in ipairs(ini.order) do

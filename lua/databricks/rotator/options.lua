@@ -39,14 +39,27 @@ local function positive_seconds(max)
   end
 end
 
-local OUTPUT_KINDS = { pgpass = true, pgbouncer = true, env = true, json = true }
+local core = require "databricks.core"
+
+-- The output kinds are the core's (src/outputs.c): a kind added there is
+-- accepted, listed in --help and completed without a change here.
+local OUTPUT_KINDS, KIND_NAMES = {}, {}
+for _, k in ipairs(core.output_kinds()) do
+  OUTPUT_KINDS[k.name] = k.summary
+  KIND_NAMES[#KIND_NAMES + 1] = k.name
+end
 M.OUTPUT_KINDS = OUTPUT_KINDS
+M.OUTPUT_KIND_NAMES = KIND_NAMES
+
+local function kinds_text()
+  return table.concat(KIND_NAMES, ", ", 1, #KIND_NAMES - 1) .. " or " .. KIND_NAMES[#KIND_NAMES]
+end
 
 local function output_check(v)
   local kind = v:match("^(%w+):.")
-  if not kind then return "must be KIND:PATH (pgpass, pgbouncer, env or json), e.g. pgbouncer:/etc/pgbouncer/userlist.txt" end
+  if not kind then return "must be KIND:PATH (" .. kinds_text() .. "), e.g. pgbouncer:/etc/pgbouncer/userlist.txt" end
   if not OUTPUT_KINDS[kind] then
-    return "has an unknown kind '" .. kind .. "' (pgpass, pgbouncer, env or json)"
+    return "has an unknown kind '" .. kind .. "' (" .. kinds_text() .. ")"
   end
 end
 
@@ -55,6 +68,10 @@ local function endpoint_check(v)
     return "must look like projects/<project>/branches/<branch>/endpoints/<endpoint>"
   end
 end
+
+-- Options of the rotator and the installer only (not of databricks-oauth-psql,
+-- which writes nothing and runs no schedule).
+local RI = { rotator = true, install = true }
 
 --- The rows, in the order the service's command line lists them.
 M.ROWS = {
@@ -70,26 +87,28 @@ M.ROWS = {
   { key = "pg_username", flag = "pg-username", env = "DATABRICKS_PG_USERNAME", type = "string", scope = "target",
     metavar = "USER", help = "PostgreSQL user (default: your Databricks userName)" },
   { key = "pgpass_file", flag = "pgpass-file", env = "PGPASSFILE", type = "string", scope = "target", path = true,
-    metavar = "PATH", help = ".pgpass to update (default ~/.pgpass)" },
-  { key = "log_file", flag = "log-file", type = "string", scope = "daemon", path = true,
+    programs = RI, metavar = "PATH", help = ".pgpass to update (default ~/.pgpass)" },
+  { key = "log_file", flag = "log-file", type = "string", scope = "daemon", path = true, programs = RI,
     metavar = "PATH", help = "log file (default ~/.databricks_oauth_rotator.log)" },
-  { key = "status_file", flag = "status-file", type = "string", scope = "daemon", path = true,
+  { key = "status_file", flag = "status-file", type = "string", scope = "daemon", path = true, programs = RI,
     metavar = "PATH", help = "status file read by databricks-oauth-status "
       .. "(default ~/.local/state/lua-databricks/rotator-status.json)" },
   { key = "rotation_interval", flag = "interval", config = "interval", type = "integer", min = 1, max = 1440,
+    programs = RI,
     range = "a whole number of minutes from 1 to 1440",
     scope = "target", metavar = "MIN",
     help = "minutes between rotations, 1-1440 (default 50); also rotates before the credential expires" },
   { key = "instance_name", flag = "instance-name", type = "string", scope = "target",
     metavar = "NAME", help = "Lakebase provisioned instance: password from the credential API" },
   { key = "endpoint", flag = "endpoint", type = "string", scope = "target", check = endpoint_check,
-    metavar = "PATH", help = "Lakebase autoscaling endpoint (projects/P/branches/B/endpoints/E)" },
+    metavar = "ENDPOINT", help = "Lakebase autoscaling endpoint (projects/P/branches/B/endpoints/E)" },
   { key = "ttl", flag = "ttl", type = "integer", min = 300, max = 3600, range = "seconds from 300 to 3600",
     scope = "target", metavar = "SECONDS", help = "credential lifetime to ask an autoscaling endpoint for" },
   { key = "output", flag = "output", type = "list", check = output_check, scope = "target", path = "after-colon",
-    metavar = "KIND:PATH", help = "write the credential to PATH as KIND: pgpass, pgbouncer (auth_file), env or "
-      .. "json; repeatable (default: pgpass at --pgpass-file)" },
-  { key = "on_rotate", flag = "on-rotate", type = "list", scope = "target", metavar = "COMMAND",
+    programs = RI,
+    metavar = "KIND:PATH", help = "write the credential to PATH as KIND: " .. kinds_text()
+      .. "; repeatable (default: pgpass at --pgpass-file)" },
+  { key = "on_rotate", flag = "on-rotate", type = "list", scope = "target", metavar = "COMMAND", programs = RI,
     help = "run COMMAND (/bin/sh -c) after each successful rotation, with DBX_TARGET, DBX_OUTPUTS and "
       .. "DBX_EXPIRES_AT set (never a secret); repeatable" },
   { key = "auth", flag = "auth", type = "string", choices = { "m2m", "u2m", "cli" }, scope = "target",
@@ -285,7 +304,6 @@ function M.check_target(t, vocabulary)
     return nil, cli and "the workspace URL is required: --workspace-url URL or DATABRICKS_HOST"
       or "the workspace URL is required (" .. n("workspace_url") .. ")"
   end
-  local core = require "databricks.core"
   local ok, herr = core.normalize_host(t.workspace_url)
   if not ok then return nil, n("workspace_url") .. ": " .. herr.message end
   local has_secret = t.client_secret or t.client_secret_file

@@ -18,6 +18,7 @@ local ENTITY_MAPS = {
 
 local SCALARS = {
   token_ttl = "number", credential_ttl = "number", code_ttl = "number",
+  credential_length = "number", -- bytes of each Lakebase credential (default 1000-1100, like the real ones)
   discovery = "boolean", user = "string", display_name = "string",
   authorize_mode = "string", refresh_rotation = "boolean",
   -- Statement Execution at scale and the storage behind external links

@@ -47,7 +47,7 @@ function M.issue_credential(state, opts)
   local token = jwt.mint({
     iss = opts.base_url .. "/oidc", aud = "lakebase", sub = opts.subject,
     iat = now, nbf = now, exp = now + ttl, instance_names = opts.instance_names, endpoint = opts.endpoint,
-  })
+  }, state.config.credential_length)
   local rec = state:add_token({
     kind = "credential", token = token, subject = opts.subject, instance_names = opts.instance_names,
     endpoint = opts.endpoint, claims = opts.claims, iat = now, exp = now + ttl, revoked = false,
