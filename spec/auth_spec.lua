@@ -61,8 +61,9 @@ describe("auth", function()
       assert.is_nil(exp)
       local r = sim:requests("/scim/v2/Me")[1]
       assert.are.equal("Bearer " .. sim.pat, r.headers.authorization)
-      assert.are.equal(databricks.user_agent(), r.headers["user-agent"])
-      assert.are.same({ Authorization = "Bearer " .. sim.pat, ["User-Agent"] = databricks.user_agent() }, c:headers())
+      assert.are.equal(databricks.user_agent() .. " auth/pat", r.headers["user-agent"])
+      assert.are.same({ Authorization = "Bearer " .. sim.pat, ["User-Agent"] = databricks.user_agent() .. " auth/pat" },
+        c:headers())
       c:close()
     end)
 
@@ -105,12 +106,18 @@ describe("auth", function()
       assert.is_nil(tok[1].body:find(sim.client_secret, 1, true))
     end)
 
-    it("falls back to /oidc/v1/token when discovery answers 404", function()
+    it("reports OAuth as not enabled when discovery answers 404, like the SDKs, sending no secret", function()
       sim:config{ discovery = false }
       local c = assert(connect{ auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret })
-      assert.is_string((c:token()))
+      local tok, err = c:token()
+      assert.is_nil(tok)
+      keep(err)
+      assert.are.equal("auth", err.kind)
+      assert.are.equal(404, err.status)
+      assert.matches("OAuth is not enabled for " .. sim.url:gsub("%p", "%%%0"), err.message)
+      assert.matches("auth_type pat", err.message)
       assert.are.equal(404, sim:requests("/oidc/%.well%-known")[1].status)
-      assert.are.equal(200, sim:requests("/oidc/v1/token")[1].status)
+      assert.are.same({}, sim:requests("/oidc/v1/token"), "no token request after a 404")
     end)
 
     it("reports a wrong secret as an auth error naming the OAuth error, without the secret", function()
@@ -249,17 +256,22 @@ describe("auth", function()
       assert.matches("^Basic ", sim:requests("/oidc/v1/token")[1].headers.authorization)
     end)
 
-    it("rejects a redirect with the wrong state", function()
+    it("ignores a redirect with the wrong state (answered 400) and keeps waiting for the real one", function()
       local port = h.free_port()
       local app = custom_app(port)
       sim:config{ authorize_mode = "wrong_state" }
+      local result = h.tmpdir("wrong-state") .. "/browser.json"
       local c, err = connect{ auth_type = "oauth_u2m", client_id = app, redirect_uri = "http://localhost:" .. port,
-                              open_browser = browser(), login_timeout = 20 }
+                              open_browser = function(url) Sim.browser(url, { ca_file = sim.ca_file,
+                                                                             result_file = result }) end,
+                              login_timeout = 3 }
       assert.is_nil(c)
       keep(err)
-      assert.are.equal("auth", err.kind)
-      assert.matches("wrong state", err.message)
+      assert.are.equal("timeout", err.kind)
+      assert.matches("a redirect without this sign%-in's state was ignored", err.message)
       assert.are.same({}, sim:requests("/oidc/v1/token"), "no code exchange after a state mismatch")
+      local seen = h.wait_for(function() return h.read_file(result) end, 10)
+      assert.matches('"callback_status":%s*400', seen)
     end)
 
     it("reports the callback's error and error_description", function()
@@ -451,7 +463,7 @@ exit 1
     assert(c:get_table(sim.table))
     assert(c:sql("SELECT 1", { warehouse_id = sim.warehouse_id }))
     for _, r in ipairs(sim:requests()) do
-      assert.are.equal(databricks.user_agent(), r.headers["user-agent"], r.path)
+      assert.are.equal(databricks.user_agent() .. " auth/oauth-m2m", r.headers["user-agent"], r.path)
       if r.path:match("^/api/") then assert.matches("^Bearer ", r.headers.authorization) end
     end
   end)

@@ -276,6 +276,18 @@ void dbx_secret_remove(const char *s)
     pthread_mutex_unlock(&registry_lock);
 }
 
+int dbx_secret_in(const char *s)
+{
+    int found = 0;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < registry_n && !found; i++)
+        found = strstr(s, registry[i].value) != NULL;
+    pthread_mutex_unlock(&registry_lock);
+    return found;
+}
+
 size_t dbx_secret_count(void)
 {
     size_t n;

@@ -31,6 +31,9 @@
  * registered; the pattern rules still apply. */
 void dbx_secret_add(const char *s);
 void dbx_secret_remove(const char *s);
+/* 1 when s contains a registered secret (e.g. an environment variable
+ * about to be handed to a child process), else 0. */
+int dbx_secret_in(const char *s);
 /* How many distinct values are registered (for tests). */
 size_t dbx_secret_count(void);
 
