@@ -60,6 +60,15 @@ describe("account and unified hosts", function()
       assert.are.equal("authorization_code", form_of(sim:requests(account_path .. "/v1/token$")[1].body).grant_type)
     end)
 
+    it("is never inferred: ?a= / ?account_id= in host and host metadata are not read (unlike the Go SDK)", function()
+      local c = assert(connect{ host = sim.url .. "/?a=" .. sim.account_id .. "&account_id=" .. sim.account_id,
+                                auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret })
+      assert.is_nil(c:_info().account_id)
+      assert(c:token())
+      assert.are.same({}, sim:requests(account_path), "the workspace endpoints were used")
+      assert.are.same({}, sim:requests("databricks%-config"), "no host metadata request")
+    end)
+
     it("is required on account console hosts, and checked", function()
       for _, host in ipairs({ "https://accounts.cloud.databricks.com", "accounts.azuredatabricks.net",
                               "https://accounts.gcp.databricks.com/", "https://accounts-dod.cloud.databricks.us" }) do

@@ -363,9 +363,9 @@ describe("auth", function()
       assert.is_true(h.now() - t0 < 5)
     end)
 
-    -- Holds every port of 8020-8040 this machine lets us bind, except `keep`
-    -- (nil: none): busy ports are busy for the sign-in whoever holds them.
-    local function occupy(keep)
+    -- Holds every port of 8020-8040 this machine lets us bind, except one
+    -- when `leave_one`: busy ports are busy for the sign-in whoever holds them.
+    local function occupy(leave_one)
       local socket = require "socket"
       local held, free = {}, {}
       for port = 8020, 8040 do
@@ -376,7 +376,7 @@ describe("auth", function()
         end
       end
       local chosen
-      if keep and #free > 0 then
+      if leave_one and #free > 0 then
         chosen = free[#free]
         chosen.sock:close()
         for i, s in ipairs(held) do if s == chosen.sock then table.remove(held, i) break end end

@@ -54,6 +54,18 @@ describe("config_from_env", function()
     assert.matches("DATABRICKS_HOST is not set", err.message)
   end)
 
+  it("never reads ~/.databrickscfg unless DATABRICKS_CONFIG_PROFILE or DATABRICKS_CONFIG_FILE asks for it", function()
+    local dir = h.tmpdir("home")
+    h.write_file(dir .. "/.databrickscfg", "[DEFAULT]\nhost = https://home\ntoken = dapiHOME\n")
+    local _, err = config.from_env(env{ HOME = dir })
+    assert.matches("no Databricks settings", err.message)
+    _, err = config.from_env(env{ HOME = dir, DATABRICKS_WAREHOUSE_ID = "w" })
+    assert.matches("DATABRICKS_HOST is not set", err.message)
+    local cfg = assert(config.from_env(env{ HOME = dir, DATABRICKS_CONFIG_PROFILE = "DEFAULT" }))
+    assert.are.equal("dapiHOME", cfg.token)
+    h.cleanup()
+  end)
+
   it("reads every variable of DESIGN.md §3 and §7", function()
     local cfg = assert(config.from_env(env{
       DATABRICKS_HOST = "https://x", DATABRICKS_AUTH_TYPE = "file-oidc", DATABRICKS_CLIENT_ID = "sp",
@@ -250,7 +262,8 @@ default_profile = prod
     assert.are.equal("config", err.kind)
     assert.matches("key 'azure_client_secret' is not understood", err.message)
     h.write_file(path, "[p]\nhost = https://p\ntokn = dapiP\n")
-    _, err = config.from_profile("p", path)
+    cfg, err = config.from_profile("p", path)
+    assert.is_nil(cfg)
     assert.matches("key 'tokn'", err.message)
   end)
 

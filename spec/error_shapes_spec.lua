@@ -59,7 +59,8 @@ describe("REST error shapes", function()
     assert.matches(": uniqueness User already exists", err.message)
     -- without scimType: the detail alone; detail "null" is the SDKs' internal error
     sim:fault{ path = ME, status = 500, body = { detail = "null", status = "500" } }
-    _, err = c:current_user()
+    me, err = c:current_user()
+    assert.is_nil(me)
     assert.are.equal("SCIM_500", err.error_code)
     assert.matches("SCIM API Internal Error", err.message)
   end)

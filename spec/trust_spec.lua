@@ -314,7 +314,7 @@ describe("trust", function()
   describe("#11 config_from_env never sends a config file's token to another host", function()
     local config = require "databricks.config"
 
-    it("trust #11 DATABRICKS_HOST plus a DATABRICKS_CONFIG_FILE whose [DEFAULT] is another workspace: the file is skipped", function()
+    it("trust #11 DATABRICKS_HOST plus a config file whose [DEFAULT] is another workspace: the file is skipped", function()
       local dir = h.tmpdir("trust11")
       local other_token = "dapi" .. ("A"):rep(32)
       h.write_file(dir .. "/cfg", "[DEFAULT]\nhost = https://workspace-a.cloud.databricks.com\ntoken = "
