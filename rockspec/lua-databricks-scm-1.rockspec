@@ -61,6 +61,7 @@ build = {
         "src/l_module.c",
         "src/l_parse.c",
         "src/l_pgpass.c",
+        "src/l_proc.c",
         "src/l_request.c",
         "src/l_rotate.c",
         "src/l_sys.c",

@@ -107,6 +107,19 @@ describe("account and unified hosts", function()
       assert.are.equal(sim.workspace_id, c:_info().workspace_id)
     end)
 
+    it("cannot be overridden per request when the client has one", function()
+      local c = assert(connect{ auth_type = "pat", token = sim.pat, workspace_id = sim.workspace_id })
+      local ok, err = c:request("GET", "/api/2.0/preview/scim/v2/Me",
+        { headers = { ["x-databricks-workspace-id"] = "999" } })
+      assert.is_nil(ok)
+      assert.are.equal("config", err.kind)
+      assert.are.same({}, sim:requests("^/api/"))
+      -- without one configured, a caller may route a single request
+      c = assert(connect{ auth_type = "pat", token = sim.pat })
+      assert(c:request("GET", "/api/2.0/preview/scim/v2/Me", { headers = { ["X-Databricks-Workspace-Id"] = "5" } }))
+      assert.are.same({ "5" }, wsids())
+    end)
+
     it("is required by a unified host: without it the request fails with the server's error", function()
       sim:config{ require_workspace_id = true }
       local c = assert(connect{ auth_type = "pat", token = sim.pat })

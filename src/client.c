@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clitoken.h"
 #include "httperr.h"
@@ -332,22 +333,28 @@ static int renew_for(const dbx_client *c, long status)
 }
 
 /* The header list of a call: the caller's plus the workspace id header,
- * in a list the caller frees (*own). NULL when out of memory. */
-static const char *const *call_headers(const dbx_client *c, const char *const *headers, const char ***own)
+ * in a list the caller frees (*own). -1 with err when the caller set the
+ * header itself (the configured workspace id is the client's, as the
+ * Authorization header is) or out of memory. */
+static int call_headers(const dbx_client *c, const char *const *headers, const char ***own, dbx_err *err)
 {
     size_t n = 0;
     const char **list;
     *own = NULL;
-    while (headers && headers[n])
-        n++;
+    for (; headers && headers[n]; n++)
+        if (strncasecmp(headers[n], "X-Databricks-Workspace-Id:", 26) == 0)
+            return dbx_err_set(err, DBX_ECONFIG,
+                               "request: the X-Databricks-Workspace-Id header is set by the client (workspace_id "
+                               "%s) and cannot be overridden",
+                               c->cfg.workspace_id);
     if (!(list = malloc((n + 2) * sizeof *list)))
-        return NULL;
+        return dbx_err_set(err, DBX_EIO, "out of memory");
     for (size_t i = 0; i < n; i++)
         list[i] = headers[i];
     list[n] = c->wsid_header;
     list[n + 1] = NULL;
     *own = list;
-    return list;
+    return 0;
 }
 
 int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
@@ -363,8 +370,11 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
     resp->status = 0; /* nothing from an earlier call on the same response */
     if (!path || path[0] != '/')
         return dbx_err_set(err, DBX_ECONFIG, "request path must start with '/' (got \"%.100s\")", path ? path : "");
-    if (c->wsid_header && !(headers = call_headers(c, headers, &own)))
-        return dbx_err_set(err, DBX_EIO, "out of memory");
+    if (c->wsid_header) {
+        if (call_headers(c, headers, &own, err) != 0)
+            return -1;
+        headers = own;
+    }
     for (int round = 0; round < 2; round++) {
         /* The token first: getting one may run on_tokens, which may itself
          * call this client (and reuse the scratch URL buffer). */
