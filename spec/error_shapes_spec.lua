@@ -89,6 +89,14 @@ describe("REST error shapes", function()
     assert.are.equal("[REDACTED]", d.stack_entries[2])
   end)
 
+  it("never keeps a string of err.details unscrubbed, however deep it is nested", function()
+    local deep = { leaf = "token " .. sim.pat }
+    for _ = 1, 20 do deep = { deep } end
+    local err = table_error{ action = "details_error", status = 400, details = { deep } }
+    local text = require("cjson").encode(err.details)
+    assert.is_nil(text:find(sim.pat, 1, true), text)
+  end)
+
   it("reads an empty 404 as NOT_FOUND", function()
     local err = table_error{ action = "empty_404" }
     assert.are.equal("http", err.kind)

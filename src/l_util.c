@@ -21,13 +21,13 @@
 /* ---- errors ----------------------------------------------------------- */
 
 /* Scrubs, in place, every string of the table at the top of the stack (keys
- * and values, nested tables up to `depth`): server text in err.details gets
- * what every message gets (redact.h). */
+ * and values, nested tables too): server text in err.details gets what
+ * every message gets (redact.h). A table nested deeper than `depth` is
+ * replaced by a placeholder rather than kept unscrubbed. */
 static void scrub_strings(lua_State *L, int depth)
 {
     int t = lua_gettop(L);
-    if (depth <= 0 || !lua_checkstack(L, 6))
-        return;
+    luaL_checkstack(L, 8, "scrubbing error details");
     lua_newtable(L); /* the cleaned entries, swapped in afterwards */
     lua_pushnil(L);
     while (lua_next(L, t)) {
@@ -48,10 +48,13 @@ static void scrub_strings(lua_State *L, int depth)
                     memcpy(p, "?", 2); /* an embedded NUL: nothing worth keeping */
                 luaL_pushresultsize(&b, strlen(p));
                 lua_replace(L, i - 1);
-            } else if (lua_type(L, i) == LUA_TTABLE) {
+            } else if (lua_type(L, i) == LUA_TTABLE && depth > 1) {
                 lua_pushvalue(L, i);
                 scrub_strings(L, depth - 1);
                 lua_pop(L, 1);
+            } else if (lua_type(L, i) == LUA_TTABLE) {
+                lua_pushliteral(L, "(nested too deep)");
+                lua_replace(L, i - 1);
             }
         }
         lua_rawset(L, t + 1);
