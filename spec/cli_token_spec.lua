@@ -239,20 +239,22 @@ printf '{"access_token":"%s","expiry":"2099-01-01T00:00:00Z"}'
     assert.is_string(cjson.encode({}))
   end)
 
-  it("core.run_child gives any child (the rotator's hooks) the same scrubbed environment, plus additions", function()
+  it("core.run gives any child (the rotator's hooks) the same scrubbed environment, plus additions", function()
     local r = h.run({ "lua5.4", "-e", [[
       local core = require "databricks.core"
       local cjson = require "cjson"
-      local out = assert(core.run_child({ "/bin/sh", "-c", "env; echo oops >&2; exit 3" },
-        { add = { "DBX_TARGET=orders", "DBX_EXPIRES_AT=123" }, drop = { "MY_JWT" }, timeout = 10 }))
+      core.add_secret(os.getenv("MY_JWT")) -- held as a secret: its variable goes too
+      local out = assert(core.run({ "/bin/sh", "-c", "env; echo oops >&2; exit 3" },
+        { env = { "DBX_TARGET=orders", "DBX_EXPIRES_AT=123" }, timeout = 10 }))
       local t0 = core.monotonic()
-      local none, terr = core.run_child({ "sleep", "5" }, { timeout = 0.5 })
-      local missing, merr = core.run_child({ "/nonexistent/hook" })
+      local none, terr = core.run({ "sleep", "5" }, { timeout = 0.5 })
+      local missing, merr = core.run({ "/nonexistent/hook" })
       io.write(cjson.encode{ out = out, timeout_kind = terr.kind, took = core.monotonic() - t0,
                              none = none == nil, missing = missing == nil, missing_kind = merr.kind })
     ]] }, { cwd = h.root, env = {
       LUA_PATH = "lua/?.lua;lua/?/init.lua;;", LUA_CPATH = (os.getenv("DBX_BUILD") or "build") .. "/?.so;;",
-      DATABRICKS_CLIENT_SECRET = "dose" .. ("4"):rep(32), MY_JWT = "eyJhbGciOiJub25lIn0.e30.x", KEEP_ME = "yes" } })
+      DATABRICKS_CLIENT_SECRET = "dose" .. ("4"):rep(32), MY_JWT = "eyJhbGciOiJub25lIn0.e30.x", KEEP_ME = "yes",
+      DATABRICKS_PASSWORD = "basic-auth-password", ARM_CLIENT_SECRET = "azure-secret-value" } })
     assert.are.equal(0, r.code, r.stderr)
     local res = cjson.decode(r.stdout)
     assert.are.equal(3, res.out.status)
@@ -262,11 +264,13 @@ printf '{"access_token":"%s","expiry":"2099-01-01T00:00:00Z"}'
     assert.matches("KEEP_ME=yes", res.out.stdout)
     assert.is_nil(res.out.stdout:find("DATABRICKS_CLIENT_SECRET", 1, true))
     assert.is_nil(res.out.stdout:find("MY_JWT", 1, true))
+    assert.is_nil(res.out.stdout:find("DATABRICKS_PASSWORD", 1, true))
+    assert.is_nil(res.out.stdout:find("ARM_CLIENT_SECRET", 1, true))
     assert.is_true(res.none)
     assert.are.equal("timeout", res.timeout_kind)
     assert.is_true(res.took < 4)
     assert.is_true(res.missing)
-    assert.are.equal("config", res.missing_kind)
+    assert.are.equal("io", res.missing_kind)
     h.note_secrets({ "dose" .. ("4"):rep(32) })
   end)
 end)

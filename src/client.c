@@ -12,6 +12,7 @@
 #include "httperr.h"
 #include "login.h"
 #include "oidc.h"
+#include "tokenstore.h"
 #include "timeutil.h"
 
 struct dbx_client {
@@ -38,6 +39,11 @@ const dbx_config *dbx_client_config(const dbx_client *c)
 dbx_http *dbx_client_http(dbx_client *c)
 {
     return c->http;
+}
+
+const dbx_token *dbx_client_current_token(const dbx_client *c)
+{
+    return c->tok.access ? &c->tok : NULL;
 }
 
 const char *dbx_client_user_agent(const dbx_client *c)
@@ -200,6 +206,14 @@ static int acquire(dbx_client *c, dbx_ctx *ctx, int early, dbx_token *out, dbx_e
         return dbx_oauth_client_credentials(c->http, ctx->json, &g, out, err);
     case DBX_AUTH_U2M:
     case DBX_AUTH_TOKEN:
+        if (c->cfg.token_store) {
+            /* Tokens stored by databricks-oauth-login: the refresh token is
+             * read, spent and its successor saved under the file's lock, so
+             * concurrent rotators never spend the same one. */
+            if (dbx_client_endpoints(c, ctx, &ep, err) != 0)
+                return -1;
+            return dbx_store_refresh(c->http, ctx->json, c->cfg.token_store, c->cfg.host, ep->token, out, err);
+        }
         if (!c->tok.refresh)
             return dbx_err_set(err, DBX_EAUTH,
                                "the access token has expired and there is no refresh_token to renew it: "
@@ -285,6 +299,16 @@ ok:
     return 0;
 }
 
+int dbx_client_renew(dbx_client *c, dbx_ctx *ctx, double since, const char **token, double *expires_at,
+                     dbx_err *err)
+{
+    if (c->tok.access && c->tok.expires_at > 0 && c->tok.obtained_at < since) {
+        c->tok.expires_at = c->tok.obtained_at = dbx_now() - 1;
+        c->next_early_refresh = 0;
+    }
+    return dbx_client_token(c, ctx, token, expires_at, err);
+}
+
 /* The cached "Bearer <token>" of a fresh token (rebuilt when the token
  * changed). Valid until the next call on the client. */
 static const char *authorization(dbx_client *c, dbx_ctx *ctx, dbx_err *err)
@@ -316,6 +340,7 @@ int dbx_client_authorization(dbx_client *c, dbx_ctx *ctx, dbx_buf *out, dbx_err 
 static int renewable(const dbx_client *c)
 {
     return c->cfg.auth == DBX_AUTH_M2M || c->cfg.auth == DBX_AUTH_CLI || DBX_AUTH_IS_OIDC(c->cfg.auth) ||
+           c->cfg.token_store ||
            ((c->cfg.auth == DBX_AUTH_U2M || c->cfg.auth == DBX_AUTH_TOKEN) && c->tok.refresh);
 }
 

@@ -47,6 +47,17 @@ const char *dbx_client_workspace_id(const dbx_client *c);
  * (0 for a PAT). The pointer is valid until the next call on this client. */
 int dbx_client_token(dbx_client *c, dbx_ctx *ctx, const char **token, double *expires_at, dbx_err *err);
 
+/* The token held now (never refreshed), or NULL. */
+const dbx_token *dbx_client_current_token(const dbx_client *c);
+
+/* A token obtained at or after `since` (epoch seconds): the one held when
+ * it is that recent, else a new one from the source, whatever the state of
+ * the one held (the rotator, when the workspace token itself is the
+ * password being rotated: the new password should live as long as it can,
+ * but one rotation needs only one token). */
+int dbx_client_renew(dbx_client *c, dbx_ctx *ctx, double since, const char **token, double *expires_at,
+                     dbx_err *err);
+
 /* Installs tokens obtained elsewhere (the browser sign-in). */
 int dbx_client_set_tokens(dbx_client *c, dbx_ctx *ctx, dbx_token *t, dbx_err *err);
 

@@ -160,7 +160,8 @@ static int check_credentials(const dbx_config_input *in, dbx_auth_type t, dbx_er
                                "auth_type %s does not take %s (it belongs to %s): one connection "
                                "uses one auth type, so remove %s",
                                dbx_auth_type_name(t), k->name, dbx_auth_type_name(k->owner), k->name);
-        if ((k->required & BIT(t)) && (!v || !*v)) {
+        /* The rotator's stored tokens stand in for a handed-in token. */
+        if ((k->required & BIT(t)) && (!v || !*v) && !(t == DBX_AUTH_TOKEN && in->token_store)) {
             size_t len = strlen(missing);
             snprintf(missing + len, sizeof missing - len, "%s%s", len ? " and " : "", k->name);
         }
@@ -409,7 +410,7 @@ int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
         dup_into(&out->oidc_token_env,
                  in->oidc_token_env ? in->oidc_token_env : t == DBX_AUTH_ENV_OIDC ? DBX_DEFAULT_OIDC_TOKEN_ENV : NULL) ||
         dup_into(&out->oidc_token_file, in->oidc_token_file) || dup_into(&out->token_audience, in->token_audience) ||
-        dup_into(&out->profile, in->profile)) {
+        dup_into(&out->profile, in->profile) || dup_into(&out->token_store, in->token_store)) {
         dbx_config_free(out);
         return dbx_err_set(err, DBX_EIO, "out of memory");
     }
@@ -463,5 +464,6 @@ void dbx_config_free(dbx_config *c)
     free(c->oidc_token_file);
     free(c->token_audience);
     free(c->profile);
+    free(c->token_store);
     memset(c, 0, sizeof *c);
 }

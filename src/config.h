@@ -51,6 +51,9 @@ typedef struct dbx_config_input {
     /* How the caller names ca_bundle in messages (connect: "ca_bundle", the
      * rotator: "--ca-bundle"); NULL: "ca_bundle". */
     const char *ca_bundle_name;
+    /* Not a connect() key: the rotator's stored U2M tokens (auth_type
+     * token, tokens refreshed through tokenstore.h). */
+    const char *token_store;
 } dbx_config_input;
 
 typedef struct dbx_config {
@@ -71,6 +74,7 @@ typedef struct dbx_config {
     char *warehouse_id, *cluster_id, *serverless_compute_id;
     char *ca_file;              /* resolved CA bundle, NULL = system store */
     char *databricks_cli;       /* CLI program, default "databricks" */
+    char *token_store;          /* the rotator's stored U2M tokens, or NULL */
     double timeout, retry_timeout, login_timeout;
     size_t max_response_bytes;  /* 0 = the transport's default (64 MiB) */
 } dbx_config;

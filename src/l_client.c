@@ -21,6 +21,7 @@ The client returned by `databricks.connect`: the methods implemented in C.
 #include "client.h"
 #include "l_client.h"
 #include "l_util.h"
+#include "timeutil.h"
 
 #define GUARD_MT "databricks.client.call"
 
@@ -241,6 +242,55 @@ static int l_headers(lua_State *L)
     return 1;
 }
 
+/* client:_current_token() -> access, expires_at, obtained_at, refresh (or
+ * nothing) — the token held now, never refreshed; and
+ * client:_adopt_token(access, expires_at, obtained_at[, refresh]) — installs
+ * one obtained by a copy of this client in a rotation worker (fork), so
+ * every target sharing the client shares the token. Internal to the
+ * rotator. */
+static int l_current_token(lua_State *L)
+{
+    dbx_lclient *u = dbx_l_check_client(L);
+    const dbx_token *t = dbx_client_current_token(u->c);
+    if (!t || !t->access)
+        return 0;
+    lua_pushstring(L, t->access);
+    lua_pushnumber(L, t->expires_at);
+    lua_pushnumber(L, t->obtained_at);
+    if (t->refresh)
+        lua_pushstring(L, t->refresh);
+    else
+        lua_pushnil(L);
+    return 4;
+}
+
+static int l_token_state(lua_State *L)
+{
+    static const char *const names[] = {"none", "fresh", "stale", "expired"};
+    dbx_lclient *u = dbx_l_check_client(L);
+    const dbx_token *t = dbx_client_current_token(u->c);
+    lua_pushstring(L, t ? names[dbx_token_check(t, dbx_now())] : "none");
+    return 1;
+}
+
+static int l_adopt_token(lua_State *L)
+{
+    dbx_lclient *u = dbx_l_check_client(L);
+    const char *access = luaL_checkstring(L, 2), *refresh = luaL_optstring(L, 5, NULL);
+    double exp = luaL_checknumber(L, 3), obtained = luaL_checknumber(L, 4);
+    dbx_token t = {0};
+    dbx_err err;
+    dbx_lctx x;
+    dbx_err_clear(&err);
+    if (!dbx_token_valid(access) || dbx_token_set(&t, access, refresh, exp, obtained) != 0)
+        return dbx_l_failf(L, DBX_EPROTOCOL, "a worker reported an unusable token");
+    dbx_l_ctx_init(&x, L, 0);
+    if (dbx_client_set_tokens(u->c, &x.base, &t, &err) != 0)
+        return dbx_l_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* client:_info() — the non-secret settings, for the Lua-side methods. */
 static int l_info(lua_State *L)
 {
@@ -278,6 +328,9 @@ void dbx_l_open_client(lua_State *L)
         {"token", l_token},
         {"headers", l_headers},
         {"_info", l_info},
+        {"_current_token", l_current_token},
+        {"_adopt_token", l_adopt_token},
+        {"_token_state", l_token_state},
         {NULL, NULL},
     };
     static const luaL_Reg meta[] = {

@@ -1,89 +1,161 @@
-/* l_rotate.c — Lua binding of the rotation step (rotate.h): the options
- * table into a dbx_rotate_opts, the report into a table. */
+/* l_rotate.c — Lua binding of the rotator's C core (rotate.h):
+ *   core.rotator_client{workspace_url=, auth=, client_id=, client_secret=,
+ *     token_store=, ca_bundle=, databricks_cli=, timeout=, retry_budget=}
+ *     -> client, source        (a client like connect's: same type, same builder)
+ *   core.rotate_target(client, {instance_name=, endpoint=, ttl=, pg_host=,
+ *     pg_port=, pg_database=, pg_username=, min_validity=,
+ *     outputs = {{kind=, path=}, ...}})
+ *     -> report | nil, err [, report when only outputs failed]
+ * Option values were validated in Lua (databricks.rotator.options); what
+ * reaches here is checked again only for what C needs. */
 #include <string.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "l_client.h"
 #include "l_util.h"
 #include "rotate.h"
 
-static void read_opts(lua_State *L, int idx, dbx_rotate_opts *o)
+static int l_rotator_client(lua_State *L)
 {
-    memset(o, 0, sizeof *o);
-    o->workspace_url = dbx_l_optstring(L, idx, "workspace_url", NULL);
-    o->auth = dbx_l_optstring(L, idx, "auth", NULL);
-    o->client_id = dbx_l_optstring(L, idx, "client_id", NULL);
-    o->client_secret = dbx_l_optstring(L, idx, "client_secret", NULL);
-    o->token_store = dbx_l_optstring(L, idx, "token_store", NULL);
-    o->instance_name = dbx_l_optstring(L, idx, "instance_name", NULL);
-    o->endpoint = dbx_l_optstring(L, idx, "endpoint", NULL);
-    o->pg_host = dbx_l_optstring(L, idx, "pg_host", NULL);
-    o->pg_port = (int)dbx_l_optnumber(L, idx, "pg_port", 0);
-    o->pg_database = dbx_l_optstring(L, idx, "pg_database", NULL);
-    o->pg_username = dbx_l_optstring(L, idx, "pg_username", NULL);
-    o->pgpass_file = dbx_l_optstring(L, idx, "pgpass_file", NULL);
-    o->ca_bundle = dbx_l_optstring(L, idx, "ca_bundle", NULL);
-    o->databricks_cli = dbx_l_optstring(L, idx, "databricks_cli", NULL);
-    o->timeout = dbx_l_optnumber(L, idx, "timeout", 0);
-    o->retry_budget = dbx_l_optnumber(L, idx, "retry_budget", 0);
-    o->min_validity = dbx_l_optnumber(L, idx, "min_validity", 0);
-}
-
-static int l_rotate_check(lua_State *L)
-{
-    dbx_rotate_opts o;
-    dbx_err err;
-    luaL_checktype(L, 1, LUA_TTABLE);
-    read_opts(L, 1, &o);
-    dbx_err_clear(&err);
-    if (dbx_rotate_check(&o, &err) != 0)
-        return dbx_l_fail(L, &err);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-static int l_rotate_once(lua_State *L)
-{
-    dbx_rotate_opts o;
-    dbx_rotate_report *r;
+    dbx_rotator_source s;
+    dbx_config cfg;
+    dbx_lclient *u;
+    char source[8];
     dbx_err err;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    read_opts(L, 1, &o);
-    o.user_agent = dbx_l_user_agent(L); /* stays on the stack */
-    r = lua_newuserdatauv(L, sizeof *r, 0);
+    memset(&s, 0, sizeof s);
+    s.workspace_url = dbx_l_optstring(L, 1, "workspace_url", NULL);
+    s.auth = dbx_l_optstring(L, 1, "auth", NULL);
+    s.client_id = dbx_l_optstring(L, 1, "client_id", NULL);
+    s.client_secret = dbx_l_optstring(L, 1, "client_secret", NULL);
+    s.token_store = dbx_l_optstring(L, 1, "token_store", NULL);
+    s.ca_bundle = dbx_l_optstring(L, 1, "ca_bundle", NULL);
+    s.databricks_cli = dbx_l_optstring(L, 1, "databricks_cli", NULL);
+    s.timeout = dbx_l_optnumber(L, 1, "timeout", 0);
+    s.retry_budget = dbx_l_optnumber(L, 1, "retry_budget", 0);
     dbx_err_clear(&err);
-    if (dbx_rotate_once((dbx_jsonenv *)L, &o, r, &err) != 0)
+    /* The userdata first (luaossl's order): nothing below can leak. */
+    u = dbx_l_client_push(L, 0);
+    dbx_l_user_agent(L);
+    if (dbx_rotator_config(&s, &cfg, source, &err) != 0)
         return dbx_l_fail(L, &err);
-    lua_createtable(L, 0, 10);
+    if (!(u->c = dbx_client_new(&cfg, lua_tostring(L, -1), (dbx_jsonenv *)L, &err)))
+        return dbx_l_fail(L, &err);
+    lua_pop(L, 1);
+    lua_pushstring(L, source);
+    return 2;
+}
+
+static void push_report(lua_State *L, const dbx_rotate_report *r, size_t n)
+{
+    lua_createtable(L, 0, 12);
 #define STR(f)                  \
     lua_pushstring(L, r->f);    \
     lua_setfield(L, -2, #f)
     STR(subject);
-    STR(pgpass_file);
-    STR(source);
     STR(pg_host);
     STR(pg_database);
     STR(pg_username);
-    STR(action);
 #undef STR
+    if (r->state[0]) {
+        lua_pushstring(L, r->state);
+        lua_setfield(L, -2, "state");
+    }
     lua_pushinteger(L, (lua_Integer)r->expires_at);
     lua_setfield(L, -2, "expires_at");
     lua_pushnumber(L, r->clock_skew);
     lua_setfield(L, -2, "clock_skew");
     lua_pushinteger(L, r->pg_port);
     lua_setfield(L, -2, "pg_port");
-    lua_pushboolean(L, r->mode_fixed);
-    lua_setfield(L, -2, "mode_fixed");
-    return 1;
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        const dbx_rotate_output_report *o = &r->outputs[i];
+        lua_createtable(L, 0, 6);
+        lua_pushstring(L, o->path);
+        lua_setfield(L, -2, "path");
+        lua_pushboolean(L, o->ok);
+        lua_setfield(L, -2, "ok");
+        if (o->ok) {
+            lua_pushstring(L, o->action);
+            lua_setfield(L, -2, "action");
+            lua_pushboolean(L, o->mode_fixed);
+            lua_setfield(L, -2, "mode_fixed");
+            if (o->warning[0]) {
+                lua_pushstring(L, o->warning);
+                lua_setfield(L, -2, "warning");
+            }
+        } else {
+            dbx_l_pusherr(L, &o->err);
+            lua_setfield(L, -2, "error");
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "outputs");
+}
+
+static int l_rotate_target(lua_State *L)
+{
+    dbx_rotate_target t;
+    dbx_rotate_output *outs = NULL;
+    dbx_rotate_report *r;
+    dbx_lclient *u;
+    dbx_err err;
+    dbx_lctx x;
+    size_t n = 0;
+    int rc;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    memset(&t, 0, sizeof t);
+    t.instance_name = dbx_l_optstring(L, 2, "instance_name", NULL);
+    t.endpoint = dbx_l_optstring(L, 2, "endpoint", NULL);
+    t.ttl = (int)dbx_l_optnumber(L, 2, "ttl", 0);
+    t.pg_host = dbx_l_optstring(L, 2, "pg_host", NULL);
+    t.pg_port = (int)dbx_l_optnumber(L, 2, "pg_port", 0);
+    t.pg_database = dbx_l_optstring(L, 2, "pg_database", NULL);
+    t.pg_username = dbx_l_optstring(L, 2, "pg_username", NULL);
+    t.min_validity = dbx_l_optnumber(L, 2, "min_validity", 0);
+    if (lua_getfield(L, 2, "outputs") == LUA_TTABLE) { /* at 3 */
+        n = (size_t)luaL_len(L, 3);
+        outs = lua_newuserdatauv(L, sizeof *outs * (n ? n : 1), 0); /* at 4 */
+        for (size_t i = 0; i < n; i++) {
+            if (lua_rawgeti(L, 3, (lua_Integer)i + 1) != LUA_TTABLE)
+                return luaL_error(L, "rotate_target: outputs[%d] must be a table", (int)i + 1);
+            outs[i].kind = dbx_l_optstring(L, -1, "kind", NULL);
+            outs[i].path = dbx_l_optstring(L, -1, "path", NULL); /* anchored by outputs */
+            lua_pop(L, 1);
+        }
+    } else {
+        lua_pushnil(L); /* keep the stack shape: 3 outputs, 4 their array */
+    }
+    t.outputs = outs;
+    t.n_outputs = n;
+    r = lua_newuserdatauv(L, sizeof *r, 0); /* big: off the C stack */
+    memset(r, 0, sizeof *r);
+    r->outputs = lua_newuserdatauv(L, sizeof *r->outputs * (n ? n : 1), 0);
+    memset(r->outputs, 0, sizeof *r->outputs * (n ? n : 1));
+    u = dbx_l_client_begin(L, &x);
+    dbx_err_clear(&err);
+    rc = dbx_rotate_once(u->c, &x.base, &t, r, &err);
+    if (rc == -1)
+        return dbx_l_fail(L, &err);
+    if (rc == 0) {
+        push_report(L, r, n ? n : 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    dbx_l_pusherr(L, &err);
+    push_report(L, r, n ? n : 1);
+    return 3;
 }
 
 void dbx_l_open_rotate(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        {"rotate_once", l_rotate_once},
-        {"rotate_check", l_rotate_check},
+        {"rotator_client", l_rotator_client},
+        {"rotate_target", l_rotate_target},
         {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0);

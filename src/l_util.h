@@ -64,6 +64,6 @@ void dbx_l_open_rotate(lua_State *L);     /* l_rotate.c: one rotation step */
 void dbx_l_open_tokenstore(lua_State *L); /* l_tokenstore.c: stored U2M tokens */
 void dbx_l_open_logfile(lua_State *L);    /* l_logfile.c: the private log file type */
 void dbx_l_open_files(lua_State *L);      /* l_files.c: private atomic writes */
-void dbx_l_open_proc(lua_State *L);       /* l_proc.c: child processes with the scrubbed environment */
+void dbx_l_open_workers(lua_State *L);    /* l_workers.c: the daemon's rotation workers */
 
 #endif

@@ -276,7 +276,16 @@ void dbx_secret_remove(const char *s)
     pthread_mutex_unlock(&registry_lock);
 }
 
-int dbx_secret_in(const char *s)
+size_t dbx_secret_count(void)
+{
+    size_t n;
+    pthread_mutex_lock(&registry_lock);
+    n = registry_n;
+    pthread_mutex_unlock(&registry_lock);
+    return n;
+}
+
+int dbx_secret_contained(const char *s)
 {
     int found = 0;
     if (!s)
@@ -286,15 +295,6 @@ int dbx_secret_in(const char *s)
         found = strstr(s, registry[i].value) != NULL;
     pthread_mutex_unlock(&registry_lock);
     return found;
-}
-
-size_t dbx_secret_count(void)
-{
-    size_t n;
-    pthread_mutex_lock(&registry_lock);
-    n = registry_n;
-    pthread_mutex_unlock(&registry_lock);
-    return n;
 }
 
 /* ---- scrubbing ---------------------------------------------------------- */

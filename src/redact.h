@@ -31,11 +31,11 @@
  * registered; the pattern rules still apply. */
 void dbx_secret_add(const char *s);
 void dbx_secret_remove(const char *s);
-/* 1 when s contains a registered secret (e.g. an environment variable
- * about to be handed to a child process), else 0. */
-int dbx_secret_in(const char *s);
 /* How many distinct values are registered (for tests). */
 size_t dbx_secret_count(void);
+/* 1 when s contains a registered secret (child environments are built
+ * without such variables). */
+int dbx_secret_contained(const char *s);
 
 /* The full scrub described above, in place. It never makes a string longer:
  * callers scrub fixed-size buffers. A secret shorter than the marker becomes

@@ -1,223 +1,215 @@
-/* rotate.c — one rotation (see rotate.h). */
+/* rotate.c — the rotator's client and the rotation step (see rotate.h). */
 #include "rotate.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
-#include "config.h"
 #include "hostname.h"
 #include "jwt.h"
 #include "lakebase.h"
-#include "oauth.h"
-#include "pgpass.h"
+#include "outputs.h"
 #include "timeutil.h"
 #include "tokenstore.h"
 #include "workspace.h"
-
-static int valid_source(const char *s)
-{
-    return !s || !strcmp(s, "m2m") || !strcmp(s, "u2m") || !strcmp(s, "cli");
-}
-
-int dbx_rotate_check(const dbx_rotate_opts *o, dbx_err *err)
-{
-    char host[300];
-    if (!o->workspace_url || !*o->workspace_url)
-        return dbx_err_set(err, DBX_ECONFIG, "the workspace URL is required (--workspace-url or DATABRICKS_HOST)");
-    if (dbx_normalize_host(o->workspace_url, host, sizeof host, err) != 0)
-        return dbx_err_context(err, "--workspace-url");
-    if (!valid_source(o->auth))
-        return dbx_err_set(err, DBX_ECONFIG, "--auth must be m2m, u2m or cli (got \"%.20s\")", o->auth);
-    if (o->auth && !strcmp(o->auth, "m2m") && (!o->client_id || !o->client_secret))
-        return dbx_err_set(err, DBX_ECONFIG,
-                           "--auth m2m needs DATABRICKS_CLIENT_ID and a client secret (DATABRICKS_CLIENT_SECRET "
-                           "or --client-secret-file)");
-    if (o->client_secret && !o->client_id)
-        return dbx_err_set(err, DBX_ECONFIG, "a client secret was given without DATABRICKS_CLIENT_ID");
-    if (o->instance_name && o->endpoint)
-        return dbx_err_set(err, DBX_ECONFIG, "--instance-name and --endpoint are exclusive: give one");
-    if (!o->instance_name && (!o->pg_host || !*o->pg_host))
-        return dbx_err_set(err, DBX_ECONFIG,
-                           "the PostgreSQL host is required (--pg-host or DATABRICKS_PG_HOST), unless "
-                           "--instance-name names a Lakebase instance");
-    if (o->endpoint && strncmp(o->endpoint, "projects/", 9) != 0)
-        return dbx_err_set(err, DBX_ECONFIG,
-                           "--endpoint must look like projects/<project>/branches/<branch>/endpoints/<endpoint>");
-    if (o->pg_port && (o->pg_port < 1 || o->pg_port > 65535))
-        return dbx_err_set(err, DBX_ECONFIG, "--pg-port must be 1-65535");
-    return 0;
-}
-
-/* Builds the client for the chosen source. For u2m the stored refresh token
- * is spent (and its successor saved) here. */
-static dbx_client *make_client(dbx_jsonenv *env, const dbx_rotate_opts *o, const char *host, const char *source,
-                               const char *store_path, dbx_err *err)
-{
-    dbx_config cfg;
-    dbx_client *c;
-    dbx_ctx ctx = {env, NULL, NULL};
-    memset(&cfg, 0, sizeof cfg);
-    cfg.host = strdup(host);
-    cfg.timeout = o->timeout > 0 ? o->timeout : 30;
-    cfg.retry_timeout = o->retry_budget > 0 ? o->retry_budget : 60;
-    cfg.ca_file = o->ca_bundle ? strdup(o->ca_bundle) : NULL;
-    cfg.databricks_cli = strdup(o->databricks_cli ? o->databricks_cli : "databricks");
-    if (!strcmp(source, "m2m")) {
-        cfg.auth = DBX_AUTH_M2M;
-        cfg.client_id = strdup(o->client_id);
-        cfg.client_secret = strdup(o->client_secret);
-    } else if (!strcmp(source, "cli")) {
-        cfg.auth = DBX_AUTH_CLI;
-    } else {
-        cfg.auth = DBX_AUTH_TOKEN; /* tokens come from the store below */
-    }
-    if (!cfg.host || !cfg.databricks_cli || (o->ca_bundle && !cfg.ca_file) ||
-        (cfg.auth == DBX_AUTH_M2M && (!cfg.client_id || !cfg.client_secret))) {
-        dbx_config_free(&cfg);
-        dbx_err_set(err, DBX_EIO, "out of memory");
-        return NULL;
-    }
-    c = dbx_client_new(&cfg, o->user_agent ? o->user_agent : "", env, err);
-    if (!c || strcmp(source, "u2m") != 0)
-        return c;
-    {
-        const dbx_oauth_endpoints *ep;
-        dbx_token t = {0};
-        if (dbx_client_endpoints(c, &ctx, &ep, err) != 0 ||
-            dbx_store_refresh(dbx_client_http(c), env, store_path, host, ep->token, &t, err) != 0 ||
-            dbx_client_set_tokens(c, &ctx, &t, err) != 0) {
-            dbx_token_clear(&t);
-            dbx_client_free(c);
-            return NULL;
-        }
-    }
-    return c;
-}
 
 static void copy(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_report *r, dbx_err *err)
+int dbx_rotator_config(const dbx_rotator_source *s, dbx_config *out, char source[8], dbx_err *err)
 {
-    char host[300], user[256], dns[256];
-    dbx_claims claims;
-    const char *source = o->auth, *token;
+    dbx_config_input in;
     dbx_buf store = {0};
-    dbx_client *c = NULL;
-    dbx_ctx ctx = {env, NULL, NULL};
+    char host[300];
+    const char *src = s->auth;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!s->workspace_url || !*s->workspace_url)
+        return dbx_err_set(err, DBX_ECONFIG, "the workspace URL is required");
+    if (dbx_normalize_host(s->workspace_url, host, sizeof host, err) != 0)
+        return -1;
+    if (s->token_store ? dbx_buf_puts(&store, s->token_store) != 0 : dbx_store_default_path(host, &store, err) != 0) {
+        dbx_buf_free(&store);
+        return err->kind ? -1 : dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    if (!src)
+        src = s->client_id && s->client_secret ? "m2m" : dbx_store_exists(store.data) ? "u2m" : "cli";
+    copy(source, 8, src);
+
+    dbx_config_input_init(&in);
+    in.host = host;
+    in.ca_bundle = s->ca_bundle;
+    in.ca_bundle_name = "--ca-bundle";
+    in.timeout = s->timeout > 0 ? s->timeout : 30;
+    in.retry_timeout = s->retry_budget > 0 ? s->retry_budget : 60;
+    in.databricks_cli = s->databricks_cli;
+    if (strcmp(src, "m2m") == 0) {
+        in.auth_type = "oauth_m2m";
+        in.client_id = s->client_id;
+        in.client_secret = s->client_secret;
+    } else if (strcmp(src, "u2m") == 0) {
+        in.auth_type = "token";
+        in.token_store = store.data;
+    } else if (strcmp(src, "cli") == 0) {
+        in.auth_type = "databricks_cli";
+    } else {
+        dbx_buf_free(&store);
+        return dbx_err_set(err, DBX_ECONFIG, "unknown token source \"%.20s\" (m2m, u2m or cli)", src);
+    }
+    rc = dbx_config_build(&in, out, err);
+    dbx_buf_free(&store);
+    return rc;
+}
+
+/* The instance's or endpoint's host and state, as the target needs. */
+static int resolve_resource(dbx_client *c, dbx_ctx *ctx, const dbx_rotate_target *t, dbx_rotate_report *r,
+                            dbx_err *err)
+{
+    dbx_lb_info info;
+    if (!t->instance_name && !t->endpoint) {
+        copy(r->pg_host, sizeof r->pg_host, t->pg_host);
+        return 0;
+    }
+    if ((t->instance_name ? dbx_lb_instance(c, ctx, t->instance_name, &info, err)
+                          : dbx_lb_endpoint(c, ctx, t->endpoint, &info, err)) != 0) {
+        /* Only needed for the host: with a host given, the state is a
+         * nicety and its look-up failing is no reason to stop. */
+        if (t->pg_host && err->kind != DBX_EAUTH) {
+            dbx_err_clear(err);
+            copy(r->pg_host, sizeof r->pg_host, t->pg_host);
+            return 0;
+        }
+        return -1;
+    }
+    copy(r->state, sizeof r->state, info.state);
+    if (t->pg_host) {
+        copy(r->pg_host, sizeof r->pg_host, t->pg_host);
+        return 0;
+    }
+    if (!info.host[0])
+        return dbx_err_set(err, DBX_EPROTOCOL, "Lakebase %s %s has no host yet (state %s): is it still starting?",
+                           t->instance_name ? "instance" : "endpoint",
+                           t->instance_name ? t->instance_name : t->endpoint, info.state[0] ? info.state : "unknown");
+    copy(r->pg_host, sizeof r->pg_host, info.host);
+    return 0;
+}
+
+static int credential(dbx_client *c, dbx_ctx *ctx, const dbx_rotate_target *t, double started, dbx_token *cred,
+                      dbx_err *err)
+{
+    const char *token;
+    double exp;
+    if (t->instance_name || t->endpoint) {
+        const char *names[] = {t->instance_name, NULL};
+        dbx_lb_request rq = {0};
+        rq.instance_names = t->instance_name ? names : NULL;
+        rq.endpoint = t->endpoint;
+        rq.ttl = t->ttl;
+        return dbx_lb_credential(c, ctx, &rq, cred, err);
+    }
+    /* No Lakebase resource: the workspace token itself is the password,
+     * so each rotation gets a new one (the longest-lived password). */
+    if (dbx_client_renew(c, ctx, started, &token, &exp, err) != 0)
+        return -1;
+    if (dbx_token_set(cred, token, NULL, exp, dbx_now()) != 0)
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    return 0;
+}
+
+static void write_outputs(const dbx_rotate_target *t, const dbx_credential *cred, dbx_rotate_report *r,
+                          dbx_err *err)
+{
+    static const dbx_rotate_output pgpass = {"pgpass", NULL};
+    const dbx_rotate_output *outs = t->n_outputs ? t->outputs : &pgpass;
+    size_t n = t->n_outputs ? t->n_outputs : 1;
+    for (size_t i = 0; i < n; i++) {
+        dbx_rotate_output_report *o = &r->outputs[i];
+        const dbx_output_kind *k = dbx_output_find(outs[i].kind);
+        dbx_output_result res;
+        memset(&res, 0, sizeof res);
+        dbx_err_clear(&o->err);
+        if (!k) {
+            dbx_err_set(&o->err, DBX_ECONFIG, "unknown output kind \"%.20s\"", outs[i].kind ? outs[i].kind : "");
+        } else if (dbx_output_write(k, outs[i].path, cred, 0, &res, &o->err) == 0) {
+            o->ok = 1;
+            copy(o->action, sizeof o->action, res.edit.action);
+            copy(o->warning, sizeof o->warning, res.edit.warning);
+            o->mode_fixed = res.file.mode_fixed;
+        }
+        copy(o->path, sizeof o->path, res.file.target.len ? dbx_buf_str(&res.file.target) : outs[i].path);
+        dbx_af_state_free(&res.file);
+        if (!o->ok && r->failed++ == 0)
+            *err = o->err;
+    }
+}
+
+int dbx_rotate_once(dbx_client *c, dbx_ctx *ctx, const dbx_rotate_target *t, dbx_rotate_report *r,
+                      dbx_err *err)
+{
     dbx_http_response resp;
     dbx_token cred = {0};
-    dbx_pgpass_entry e;
-    dbx_pgpass_report pr;
+    dbx_credential out;
+    dbx_claims claims;
     char port[8];
-    double exp, now, margin, ttl;
+    double now, margin, ttl, started = dbx_now();
     int rc = -1;
 
-    memset(r, 0, sizeof *r);
-    memset(&pr, 0, sizeof pr);
+    r->failed = 0;
+    r->state[0] = r->subject[0] = '\0';
     dbx_http_response_init(&resp);
-    if (dbx_rotate_check(o, err) != 0 || dbx_normalize_host(o->workspace_url, host, sizeof host, err) != 0)
-        return -1;
-    if (o->token_store ? dbx_buf_puts(&store, o->token_store) != 0
-                       : dbx_store_default_path(host, &store, err) != 0) {
-        if (!err->kind)
-            dbx_err_set(err, DBX_EIO, "out of memory");
-        goto done;
-    }
-    if (!source)
-        source = o->client_id && o->client_secret ? "m2m" : dbx_store_exists(store.data) ? "u2m" : "cli";
-    copy(r->source, sizeof r->source, source);
-
-    if (!(c = make_client(env, o, host, source, store.data, err)))
-        goto done;
-    if (dbx_client_token(c, &ctx, &token, &exp, err) != 0)
-        goto done;
-
-    if (o->pg_username) {
-        copy(user, sizeof user, o->pg_username);
-    } else if (dbx_ws_me(c, &ctx, &resp, user, sizeof user, err) != 0) {
+    if (t->pg_username) {
+        copy(r->pg_username, sizeof r->pg_username, t->pg_username);
+    } else if (dbx_ws_me(c, ctx, &resp, r->pg_username, sizeof r->pg_username, err) != 0) {
         dbx_err_context(err, "finding the PostgreSQL user name (give --pg-username to skip this)");
         goto done;
     }
-    if (o->pg_host) {
-        copy(dns, sizeof dns, o->pg_host);
-    } else {
-        dbx_lb_info info;
-        if (dbx_lb_instance(c, &ctx, o->instance_name, &info, err) != 0)
-            goto done;
-        if (!info.host[0]) {
-            dbx_err_set(err, DBX_EPROTOCOL, "Lakebase instance %s has no read_write_dns yet (is it still starting?)",
-                        o->instance_name);
-            goto done;
-        }
-        copy(dns, sizeof dns, info.host);
-    }
-
-    if (o->instance_name || o->endpoint) {
-        const char *names[] = {o->instance_name, NULL};
-        dbx_lb_request rq = {0};
-        rq.instance_names = o->instance_name ? names : NULL;
-        rq.endpoint = o->endpoint;
-        if (dbx_lb_credential(c, &ctx, &rq, &cred, err) != 0)
-            goto done;
-    } else if (dbx_token_set(&cred, token, NULL, exp, dbx_now()) != 0) {
-        dbx_err_set(err, DBX_EIO, "out of memory");
+    if (!t->pg_host && !t->instance_name && !t->endpoint) {
+        dbx_err_set(err, DBX_ECONFIG, "no PostgreSQL host: give pg_host, instance_name or endpoint");
         goto done;
     }
+    if (resolve_resource(c, ctx, t, r, err) != 0 || credential(c, ctx, t, started, &cred, err) != 0)
+        goto done;
 
-    /* The claims are read, never verified: they only name the subject in
-     * the log. The lifetime was judged from what the server stated (see
-     * token.h), so a skewed local clock cannot make it look expired. */
-    {
-        dbx_err ignored;
-        dbx_err_clear(&ignored);
-        if (dbx_jwt_claims(env, cred.access, &claims, &ignored) != 0)
-            memset(&claims, 0, sizeof claims);
-    }
+    /* The lifetime was judged from what the server stated (token.h), so a
+     * skewed local clock cannot make a fresh credential look expired. The
+     * safety margin scales down for short-lived credentials (a token that
+     * lives 10 minutes in all may be written with 2 minutes left). */
     now = dbx_now();
     ttl = cred.expires_at - cred.obtained_at;
-    /* The safety margin scales down for short-lived credentials (a token
-     * that lives 10 minutes in all may be written with 2 minutes left). */
-    margin = o->min_validity > 0 ? o->min_validity : 120;
+    margin = t->min_validity > 0 ? t->min_validity : 120;
     if (ttl > 0 && ttl / 4 < margin)
         margin = ttl / 4;
     if (cred.expires_at > 0 && cred.expires_at - now < margin) {
-        dbx_err_set(err, DBX_EAUTH,
-                    "the %s expires in %.0f s, too soon to be worth writing: .pgpass was left as it was",
-                    o->instance_name || o->endpoint ? "Lakebase credential" : "workspace token",
+        dbx_err_set(err, DBX_EAUTH, "the %s expires in %.0f s, too soon to be worth writing: no file was changed",
+                    t->instance_name || t->endpoint ? "Lakebase credential" : "workspace token",
                     cred.expires_at - now);
         goto done;
     }
-
-    snprintf(port, sizeof port, "%d", o->pg_port ? o->pg_port : 5432);
-    e.host = dns;
-    e.port = port;
-    e.database = o->pg_database ? o->pg_database : "databricks_postgres";
-    e.username = user;
-    e.password = cred.access;
-    if (dbx_pgpass_update(o->pgpass_file, &e, 0, &pr, err) != 0)
-        goto done;
-
-    copy(r->subject, sizeof r->subject, claims.sub[0] ? claims.sub : user);
+    {
+        /* The claims are read, never verified: they only name the subject. */
+        dbx_err ignored;
+        dbx_err_clear(&ignored);
+        if (dbx_jwt_claims(ctx->json, cred.access, &claims, &ignored) != 0)
+            memset(&claims, 0, sizeof claims);
+    }
+    r->pg_port = t->pg_port ? t->pg_port : 5432;
+    snprintf(port, sizeof port, "%d", r->pg_port);
+    copy(r->pg_database, sizeof r->pg_database, t->pg_database ? t->pg_database : "databricks_postgres");
+    copy(r->subject, sizeof r->subject, claims.sub[0] ? claims.sub : r->pg_username);
     r->expires_at = cred.expires_at;
     r->clock_skew = cred.clock_skew;
-    copy(r->pgpass_file, sizeof r->pgpass_file, dbx_buf_str(&pr.file.target));
-    copy(r->pg_host, sizeof r->pg_host, dns);
-    r->pg_port = o->pg_port ? o->pg_port : 5432;
-    copy(r->pg_database, sizeof r->pg_database, e.database);
-    copy(r->pg_username, sizeof r->pg_username, user);
-    copy(r->action, sizeof r->action, dbx_pgpass_action_name(pr.edit.action));
-    r->mode_fixed = pr.file.mode_fixed;
-    rc = 0;
+    out.host = r->pg_host;
+    out.port = port;
+    out.database = r->pg_database;
+    out.username = r->pg_username;
+    out.password = cred.access;
+    out.expires_at = cred.expires_at;
+    write_outputs(t, &out, r, err);
+    rc = r->failed ? -2 : 0;
 done:
     dbx_http_response_free(&resp);
-    dbx_pgpass_report_free(&pr);
     dbx_token_clear(&cred);
-    dbx_client_free(c);
-    dbx_buf_free(&store);
     return rc;
 }

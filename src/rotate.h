@@ -1,52 +1,84 @@
-/* rotate.h — one rotation step of the Lakebase credential rotator: get a
- * workspace token from the chosen source, turn it into a PostgreSQL
- * password (the token itself, or a Lakebase credential), check it is not
- * expiring, and write it into .pgpass. Any failure leaves .pgpass untouched:
- * the file is only written at the very end, atomically. The scheduler around
- * it is Lua (databricks.rotator). */
+/* rotate.h — the Lakebase credential rotator's C core: the workspace
+ * client it rotates with, and one rotation of one target (the rotation
+ * step). The step gets the PostgreSQL user (SCIM) and host (the instance's
+ * or endpoint's) when they are not given, checks the instance's or
+ * endpoint's state, obtains the password (a Lakebase credential, or the
+ * workspace token itself), checks it is worth writing, and writes it into
+ * every output of the target — only after the credential was obtained, so
+ * a failure before that changes no file; an output that fails leaves the
+ * others' new content valid and is reported. The scheduler, targets,
+ * hooks and logging are Lua (databricks.rotator). */
 #ifndef DBX_ROTATE_H
 #define DBX_ROTATE_H
 
-#include "err.h"
-#include "json.h"
+#include <stddef.h>
 
-typedef struct dbx_rotate_opts {
+#include "client.h"
+#include "config.h"
+#include "err.h"
+
+/* Where the rotator's workspace token comes from. */
+typedef struct dbx_rotator_source {
     const char *workspace_url;
-    const char *auth;           /* "m2m", "u2m", "cli" or NULL: m2m, then u2m, then cli */
+    const char *auth;          /* "m2m", "u2m", "cli" or NULL: m2m when client credentials are set,
+                                  else u2m when the token store exists, else cli */
     const char *client_id, *client_secret;
-    const char *token_store;    /* stored U2M tokens; NULL: the default for the host */
-    const char *instance_name;  /* Lakebase provisioned instance */
-    const char *endpoint;       /* Lakebase autoscaling endpoint */
-    const char *pg_host;        /* default: the instance's read_write_dns */
-    int pg_port;                /* default 5432 */
-    const char *pg_database;    /* default databricks_postgres */
-    const char *pg_username;    /* default: SCIM userName */
-    const char *pgpass_file;    /* default: $PGPASSFILE, else ~/.pgpass */
-    const char *ca_bundle;
-    const char *databricks_cli; /* default "databricks" */
-    const char *user_agent;
-    double timeout;             /* per request, default 30 */
-    double retry_budget;        /* per call, default 60 */
-    double min_validity;        /* refuse a password expiring sooner (s), default 120 */
-} dbx_rotate_opts;
+    const char *token_store;   /* u2m: NULL = the default store of the host */
+    const char *ca_bundle;     /* NULL: SSL_CERT_FILE, CURL_CA_BUNDLE, the system store (the builder's rule) */
+    const char *databricks_cli;
+    double timeout;            /* per HTTP attempt; <= 0: 30 */
+    double retry_budget;       /* per call; <= 0: 60 */
+} dbx_rotator_source;
+
+/* The client's config, built by config.c's one builder (so CA, proxies and
+ * timeouts follow exactly the rules of connect). `source` gets "m2m",
+ * "u2m" or "cli". */
+int dbx_rotator_config(const dbx_rotator_source *s, dbx_config *out, char source[8], dbx_err *err);
+
+typedef struct dbx_rotate_output {
+    const char *kind; /* "pgpass", "pgbouncer", "env", "json" */
+    const char *path; /* NULL for pgpass: $PGPASSFILE, else ~/.pgpass */
+} dbx_rotate_output;
+
+typedef struct dbx_rotate_target {
+    const char *instance_name; /* Lakebase provisioned instance */
+    const char *endpoint;      /* Lakebase autoscaling endpoint */
+    int ttl;                   /* endpoint credential lifetime asked for (300..3600 s), 0 = default */
+    const char *pg_host;       /* default: the instance's / endpoint's host */
+    int pg_port;               /* default 5432 */
+    const char *pg_database;   /* default databricks_postgres */
+    const char *pg_username;   /* default: SCIM userName */
+    const dbx_rotate_output *outputs;
+    size_t n_outputs;
+    double min_validity;       /* refuse a password expiring sooner (s), default 120 */
+} dbx_rotate_target;
+
+typedef struct dbx_rotate_output_report {
+    char path[4096];  /* the file written (symlinks resolved) */
+    char action[16];
+    char warning[160];
+    int mode_fixed;
+    int ok;
+    dbx_err err;
+} dbx_rotate_output_report;
 
 typedef struct dbx_rotate_report {
     char subject[256];
     double expires_at;          /* on this machine's clock */
     double clock_skew;          /* this clock minus the server's, seconds (0 when unknown) */
-    char pgpass_file[4096];
-    char source[8];             /* m2m, u2m, cli */
     char pg_host[256];
     int pg_port;
     char pg_database[128];
     char pg_username[256];
-    char action[16];            /* created, appended, inserted, replaced, unchanged */
-    int mode_fixed;
+    char state[32];             /* the instance's / endpoint's state, "" when not looked up */
+    dbx_rotate_output_report *outputs; /* n_outputs entries, allocated by the caller */
+    size_t failed;              /* outputs that could not be written */
 } dbx_rotate_report;
 
-/* Checks the options without any I/O (config errors name the option). */
-int dbx_rotate_check(const dbx_rotate_opts *o, dbx_err *err);
-
-int dbx_rotate_once(dbx_jsonenv *env, const dbx_rotate_opts *o, dbx_rotate_report *r, dbx_err *err);
+/* One rotation. 0: every output written; -1: failed before any output was
+ * touched (err); -2: the credential was obtained but `failed` outputs
+ * could not be written (err describes the first; the report says which). */
+int dbx_rotate_once(dbx_client *c, dbx_ctx *ctx, const dbx_rotate_target *t, dbx_rotate_report *r,
+                    dbx_err *err);
 
 #endif

@@ -20,16 +20,25 @@
 
 #include "timeutil.h"
 
+#include <sys/resource.h>
+
 #if defined(__linux__)
+#include <sys/prctl.h>
 #include <sys/timerfd.h>
 #endif
 
 static volatile sig_atomic_t stop_signal = 0;
+static volatile sig_atomic_t hup_signal = 0;
 static volatile sig_atomic_t handlers_installed = 0;
 
 static void on_stop_signal(int sig)
 {
     stop_signal = sig;
+}
+
+static void on_hup(int sig)
+{
+    hup_signal = sig;
 }
 
 int dbx_sys_install_signals(dbx_err *err)
@@ -43,7 +52,35 @@ int dbx_sys_install_signals(dbx_err *err)
     sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR */
     if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
         return dbx_err_set(err, DBX_EIO, "cannot install SIGTERM/SIGINT handlers: %s", strerror(errno));
+    sa.sa_handler = on_hup;
+    if (sigaction(SIGHUP, &sa, NULL) != 0)
+        return dbx_err_set(err, DBX_EIO, "cannot install the SIGHUP handler: %s", strerror(errno));
+    /* A reader of our stderr going away must not kill the daemon right
+     * after it wrote a credential: writes then fail with EPIPE instead. */
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        return dbx_err_set(err, DBX_EIO, "cannot ignore SIGPIPE: %s", strerror(errno));
     handlers_installed = 1;
+    return 0;
+}
+
+int dbx_hup_requested(int clear)
+{
+    int sig = hup_signal;
+    if (clear)
+        hup_signal = 0;
+    return sig;
+}
+
+int dbx_sys_harden(dbx_err *err)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        return dbx_err_set(err, DBX_EIO, "cannot disable core dumps: %s", strerror(errno));
+#if defined(__linux__)
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        return dbx_err_set(err, DBX_EIO, "cannot make the process non-dumpable: %s", strerror(errno));
+#endif
     return 0;
 }
 
@@ -65,11 +102,12 @@ int dbx_sleep(double seconds)
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, &orig);
     for (;;) {
         double left = deadline - dbx_monotonic();
         struct timespec ts;
-        if ((stopped = stop_signal != 0) || left <= 0)
+        if ((stopped = stop_signal != 0) || hup_signal || left <= 0)
             break;
         ts.tv_sec = (time_t)floor(left);
         ts.tv_nsec = (long)((left - floor(left)) * 1e9);
@@ -105,8 +143,9 @@ int dbx_sleep_until(double deadline, double max_slice)
             sigemptyset(&block);
             sigaddset(&block, SIGTERM);
             sigaddset(&block, SIGINT);
+            sigaddset(&block, SIGHUP);
             sigprocmask(SIG_BLOCK, &block, &orig);
-            if (!(stopped = stop_signal != 0)) {
+            if (!(stopped = stop_signal != 0) && !hup_signal) {
                 FD_ZERO(&rd);
                 FD_SET(fd, &rd);
                 ts.tv_sec = (time_t)floor(left);

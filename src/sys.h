@@ -10,9 +10,19 @@
 
 #include "err.h"
 
-/* Installs SIGTERM/SIGINT handlers that set the stop flag (no SA_RESTART).
- * Idempotent. 0 or -1. */
+/* Installs SIGTERM/SIGINT handlers that set the stop flag and a SIGHUP
+ * handler that sets the reload flag (no SA_RESTART), and ignores SIGPIPE.
+ * For the daemon only (the library never changes a host application's
+ * signal dispositions on its own). Idempotent. 0 or -1. */
 int dbx_sys_install_signals(dbx_err *err);
+/* The SIGHUP that asked for a reload (and clears it when `clear`), or 0.
+ * A SIGHUP also ends dbx_sleep / dbx_sleep_until early. */
+int dbx_hup_requested(int clear);
+/* Our own programs hold secrets in memory: no core dumps (RLIMIT_CORE 0,
+ * and on Linux not dumpable, which also keeps other processes of the user
+ * from ptrace-attaching). For the command-line programs and the daemon,
+ * never called by the library for a host application. 0 or -1. */
+int dbx_sys_harden(dbx_err *err);
 /* The signal that requested a stop (SIGTERM, SIGINT), or 0. */
 int dbx_stop_requested(void);
 /* Sets (sig > 0) or clears (0) the stop flag from normal code (stop()). */

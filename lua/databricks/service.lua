@@ -164,39 +164,17 @@ end
 
 -- == What the service runs ==
 
-local function int(n)
-  return string.format("%d", math.tointeger(n) or math.floor(n))
-end
-
 --- The rotator's argv for the service (daemon mode): `program` (argv
--- prefix) and the resolved configuration `cfg` (paths absolute). No secret
--- ever goes here: the secret is read from `credentials` when given.
+-- prefix) and the resolved configuration `cfg` (paths absolute), as the
+-- option table (`databricks.rotator.options`) writes it. No secret ever
+-- goes here: the secret is read from `credentials` when given.
 function M.rotator_argv(program, cfg, credentials)
   local argv = {}
   for i, a in ipairs(program) do argv[i] = a end
-  local function add(flag, value)
-    if value ~= nil then
-      argv[#argv + 1] = flag
-      argv[#argv + 1] = value
-    end
-  end
-  add("--workspace-url", cfg.workspace_url)
-  add("--pg-host", cfg.pg_host)
-  add("--pg-port", cfg.pg_port and int(cfg.pg_port))
-  add("--pg-database", cfg.pg_database)
-  add("--pg-username", cfg.pg_username)
-  add("--pgpass-file", cfg.pgpass_file)
-  add("--log-file", cfg.log_file)
-  add("--status-file", cfg.status_file)
-  add("--interval", cfg.rotation_interval and int(cfg.rotation_interval))
-  add("--instance-name", cfg.instance_name)
-  add("--endpoint", cfg.endpoint)
-  add("--auth", cfg.auth)
-  add("--ca-bundle", cfg.ca_bundle)
-  add("--timeout", cfg.timeout and tostring(cfg.timeout))
-  add("--retry-budget", cfg.retry_budget and tostring(cfg.retry_budget))
-  add("--client-secret-file", credentials)
-  if cfg.verbose then argv[#argv + 1] = "--verbose" end
+  local c = {}
+  for k, v in pairs(cfg) do c[k] = v end
+  c.client_secret_file = credentials
+  for _, a in ipairs(require("databricks.rotator.options").argv(c)) do argv[#argv + 1] = a end
   return argv
 end
 

@@ -17,6 +17,7 @@
 
 #include "base64url.h"
 #include "buf.h"
+#include "childenv.h"
 #include "clitoken.h"
 #include "config.h"
 #include "hostname.h"
@@ -25,7 +26,6 @@
 #include "loopback.h"
 #include "oauth.h"
 #include "oidc.h"
-#include "proc.h"
 #include "redact.h"
 #include "timeutil.h"
 #include "token.h"
@@ -488,24 +488,19 @@ static void test_oidc_sources(void)
 
 static void test_child_env(void)
 {
-    const char *drop[] = {"DBX_TEST_MY_JWT", NULL};
     const char *add[] = {"DBX_TARGET=t1", "PATH=/only/this", NULL};
-    dbx_proc_opts o = {drop, add};
-    dbx_err e;
-    char **env;
+    dbx_childenv env;
     int saw_target = 0, saw_path = 0, saw_keep = 0, bad = 0;
-    dbx_err_clear(&e);
     setenv("DATABRICKS_CLIENT_SECRET", "dose0123456789abcdef0123456789ab", 1);
     setenv("DATABRICKS_TOKEN", "dapi-some-token-value", 1);
-    setenv("DBX_TEST_MY_JWT", "eyJ.drop.me", 1);
+    setenv("DATABRICKS_PASSWORD", "a-password", 1);
     setenv("DBX_TEST_HOLDS_SECRET", "prefix-registered-secret-value-suffix", 1);
     setenv("DBX_TEST_KEEP", "kept", 1);
     dbx_secret_add("registered-secret-value");
-    env = dbx_proc_child_env(&o, &e);
-    CHECK(env != NULL, "child env built");
-    for (char **p = env; p && *p; p++) {
+    CHECK(dbx_childenv_build(&env, add) == 0, "child env built");
+    for (char **p = env.envp; p && *p; p++) {
         if (!strncmp(*p, "DATABRICKS_CLIENT_SECRET=", 25) || !strncmp(*p, "DATABRICKS_TOKEN=", 17) ||
-            !strncmp(*p, "DBX_TEST_MY_JWT=", 16) || !strncmp(*p, "DBX_TEST_HOLDS_SECRET=", 22))
+            !strncmp(*p, "DATABRICKS_PASSWORD=", 20) || !strncmp(*p, "DBX_TEST_HOLDS_SECRET=", 22))
             bad++;
         saw_target += !strcmp(*p, "DBX_TARGET=t1");
         saw_path += !strncmp(*p, "PATH=", 5) ? (!strcmp(*p, "PATH=/only/this") ? 1 : 100) : 0;
@@ -514,11 +509,11 @@ static void test_child_env(void)
     CHECK(bad == 0, "secrets removed from a child's environment (%d left)", bad);
     CHECK(saw_target == 1 && saw_path == 1 && saw_keep == 1, "additions set, others kept (%d %d %d)", saw_target,
           saw_path, saw_keep);
-    dbx_proc_env_free(env);
+    dbx_childenv_free(&env);
     dbx_secret_remove("registered-secret-value");
     unsetenv("DATABRICKS_CLIENT_SECRET");
     unsetenv("DATABRICKS_TOKEN");
-    unsetenv("DBX_TEST_MY_JWT");
+    unsetenv("DATABRICKS_PASSWORD");
     unsetenv("DBX_TEST_HOLDS_SECRET");
     unsetenv("DBX_TEST_KEEP");
 }

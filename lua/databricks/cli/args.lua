@@ -6,8 +6,10 @@
 local M = {}
 
 --- Parses `argv` against `spec`, a map from option name (without dashes) to
--- `"string"`, `"number"` or `"flag"`. Returns a table of options (flags as
--- true) and the list of positional arguments, or nil and a message.
+-- `"string"`, `"number"`, `"flag"` or `"list"` (a repeatable string,
+-- collected in order). `-h` is `--help` when the spec has `help`. Returns a
+-- table of options (flags as true) and the list of positional arguments,
+-- or nil and a message.
 function M.parse(argv, spec, program)
   local opts, rest = {}, {}
   local i = 1
@@ -19,6 +21,7 @@ function M.parse(argv, spec, program)
     end
     local name, value = a:match("^%-%-([%w%-]+)=(.*)$")
     if not name then name = a:match("^%-%-([%w%-]+)$") end
+    if a == "-h" and spec.help then name = "help" end
     if not name then
       if a:sub(1, 1) == "-" and #a > 1 then
         return nil, string.format("%s: unknown option '%s' (see %s --help)", program, a, program)
@@ -49,7 +52,12 @@ function M.parse(argv, spec, program)
           end
           value = n
         end
-        opts[name] = value
+        if kind == "list" then
+          opts[name] = opts[name] or {}
+          table.insert(opts[name], value)
+        else
+          opts[name] = value
+        end
       end
     end
     i = i + 1

@@ -9,6 +9,9 @@
 local databricks = require "databricks"
 local core = require "databricks.core"
 local common = require "databricks.cli.common"
+local credentials = require "databricks.rotator.credentials"
+local options = require "databricks.rotator.options"
+local paths_mod = require "databricks.paths"
 local rotator_cli = require "databricks.cli.rotator"
 local Rotator = require "databricks.rotator"
 local service = require "databricks.service"
@@ -17,11 +20,13 @@ local M = {}
 
 local PROGRAM = "databricks-oauth-install"
 
-M.HELP = [[
+--- The help text (the rotator options come from the option table).
+function M.help()
+  return [[
 Usage: databricks-oauth-install [options]
 
-Installs databricks-oauth-rotator as a supervised user service that keeps a
-Databricks Lakebase credential valid in .pgpass: a systemd user unit on Linux
+Installs databricks-oauth-rotator as a supervised user service that keeps
+Databricks Lakebase credentials valid: a systemd user unit on Linux
 (~/.config/systemd/user/databricks-oauth-rotator.service), a launchd agent on
 macOS (~/Library/LaunchAgents/com.databricks.oauth-rotator.plist). The client
 secret goes into ~/.config/lua-databricks/credentials (mode 0600), never into
@@ -36,50 +41,29 @@ Installer options:
   --no-verify              skip the verification rotation
   --linger                 systemd: also run `loginctl enable-linger`, so the
                            service runs without a login session and at boot
-  --version, --help
+  --version, --help, -h
 
-Rotator options (passed to the service; paths are made absolute):
-  --workspace-url URL      workspace URL            (env DATABRICKS_HOST)
-  --pg-host HOST           PostgreSQL host          (env DATABRICKS_PG_HOST)
-  --pg-port PORT           PostgreSQL port (default 5432)
-  --pg-database NAME       database (default databricks_postgres)
-  --pg-username USER       PostgreSQL user          (env DATABRICKS_PG_USERNAME;
-                           default: your Databricks userName)
-  --pgpass-file PATH       .pgpass to update        (env PGPASSFILE; default ~/.pgpass)
-  --log-file PATH          log file (default ~/.databricks_oauth_rotator.log)
-  --status-file PATH       status file read by databricks-oauth-status
-                           (default ~/.local/state/lua-databricks/rotator-status.json)
-  --interval MIN           minutes between rotations, 1-1440 (default 50)
-  --instance-name NAME     Lakebase provisioned instance
-  --endpoint PATH          Lakebase autoscaling endpoint
-                           (projects/P/branches/B/endpoints/E)
-  --auth m2m|u2m|cli       force a token source
-  --client-secret-file F   read the OAuth client secret from F (it is copied
-                           into the credentials file)
-                           (env DATABRICKS_CLIENT_ID / DATABRICKS_CLIENT_SECRET)
-  --token-store PATH       tokens stored by databricks-oauth-login (a custom
-                           path goes into the credentials file, not the unit)
-  --ca-bundle PATH         CA bundle for TLS verification
-                           (default: SSL_CERT_FILE or CURL_CA_BUNDLE if set)
-  --timeout SEC            seconds per HTTP attempt (default 30)
-  --retry-budget SEC       seconds of retries per call (default 60)
-  --verbose                more detail in the service's log
+Rotator options (passed to the service; paths are made absolute; a client
+secret given by flag, variable or --client-secret-file is copied into the
+credentials file):
+]] .. options.help("install") .. [[
 
 Exit status: 0 installed, 1 the verification rotation or a service command
 failed, 2 usage or configuration error.
 ]]
+end
 
 local INSTALL_OPTIONS = {
   platform = "string", ["dry-run"] = "flag", ["no-verify"] = "flag", linger = "flag",
+  -- accepted only to say why they do not apply
+  once = "flag", json = "flag",
 }
 
 local NOT_FOR_INSTALL = { once = "the service runs as a daemon", json = "nothing to report as JSON" }
 
-local function options()
-  local t = {}
-  for k, v in pairs(rotator_cli.OPTIONS) do t[k] = v end
-  for k, v in pairs(INSTALL_OPTIONS) do t[k] = v end
-  return t
+--- The parsed-argument spec: the rotator's options plus the installer's.
+function M.spec()
+  return options.cli_spec("install", INSTALL_OPTIONS)
 end
 
 local function say(fmt, ...)
@@ -98,35 +82,75 @@ local function interpreter_of(argv)
   return argv[i]
 end
 
--- The rotator settings from flags and environment, as the rotator maps
--- them, with every default made explicit and every path absolute (the
--- service's environment and working folder are not ours). Returns the
--- Rotator options and whether a stored secret was reused, or nil and a
--- message.
+-- The rotator settings from flags, environment and --config, as the
+-- rotator reads them, with every path absolute (the service's environment
+-- and working folder are not ours). Returns the Rotator options and
+-- whether a stored secret was reused, or nil and a message.
 local function resolve_settings(opts, env, paths, cwd)
-  local ro, uerr = rotator_cli.rotator_options(opts, function(name) return os.getenv(name) end)
-  if not ro then return nil, (uerr:gsub("^databricks%-oauth%-rotator:", PROGRAM .. ":")) end
+  local ro, uerr = rotator_cli.rotator_options(opts, function(name) return os.getenv(name) end, PROGRAM)
+  if not ro then return nil, uerr end
   local function abs(p) return p and service.absolute(p, paths.home, cwd) end
-  ro.pgpass_file = abs(ro.pgpass_file or paths.home .. "/.pgpass")
-  ro.log_file = abs(ro.log_file or Rotator.default_log_file())
-  ro.status_file = abs(ro.status_file or Rotator.default_status_file())
-  ro.ca_bundle = abs(ro.ca_bundle or env.SSL_CERT_FILE or env.CURL_CA_BUNDLE)
+  for _, row in ipairs(options.ROWS) do
+    if row.path == true and ro[row.key] then ro[row.key] = abs(ro[row.key]) end
+    if row.path == "after-colon" and ro[row.key] then
+      for i, spec in ipairs(ro[row.key]) do
+        local kind, path = spec:match("^(%w+):(.+)$")
+        ro[row.key][i] = kind .. ":" .. abs(path)
+      end
+    end
+  end
+  ro.config = abs(opts.config)
+  if not ro.config then
+    ro.pgpass_file = ro.pgpass_file or abs(paths.home .. "/.pgpass")
+    ro.log_file = ro.log_file or abs(Rotator.default_log_file())
+    ro.status_file = ro.status_file or abs(Rotator.default_status_file())
+  end
+  ro.ca_bundle = ro.ca_bundle or abs(env.SSL_CERT_FILE or env.CURL_CA_BUNDLE)
+  -- The secret: given, or from the user's credentials file; it goes into
+  -- the installer's own credentials file, which the service reads.
+  if not ro.client_secret and ro.client_secret_file then
+    local creds, cerr = credentials.read(ro.client_secret_file, "--client-secret-file")
+    if not creds then return nil, PROGRAM .. ": " .. cerr end
+    ro.client_secret = creds.client_secret
+    ro.token_store = ro.token_store or abs(creds.token_store)
+  end
+  ro.client_secret_file = nil
   -- A custom token store goes into the credentials file, never argv.
-  ro.token_store = abs(ro.token_store)
-  if ro.token_store == core.store_default_path(ro.workspace_url) then ro.token_store = nil end
+  if ro.token_store and ro.workspace_url then
+    local host = core.normalize_host(ro.workspace_url)
+    if host and ro.token_store == paths_mod.token_store(host, env) then ro.token_store = nil end
+  end
   -- Reinstalling to change a setting need not repeat the secret: M2M keeps
   -- the one stored by the previous install.
   local reused = false
   if not ro.client_secret and ro.client_id and (ro.auth == nil or ro.auth == "m2m")
       and core.file_mode(paths.credentials) then
-    local secret = common.client_secret({ ["client-secret-file"] = paths.credentials }, function() end, PROGRAM)
-    secret = secret ~= "" and secret or nil
-    if secret then ro.client_secret, reused = secret, true end
+    local creds = credentials.read(paths.credentials)
+    if creds and creds.client_secret then ro.client_secret, reused = creds.client_secret, true end
   end
   -- Validates the configuration as the rotator will (opens no file).
-  local check, cerr = Rotator.new(ro)
+  local check_opts = {}
+  for k, v in pairs(ro) do check_opts[k] = v end
+  check_opts.config = nil
+  local check, cerr = Rotator.new(check_opts)
   if not check then return nil, PROGRAM .. ": " .. tostring(cerr.message or cerr) end
   return ro, reused
+end
+
+-- What the service's command line carries: with --config, the file and
+-- only the flags given here (they override its [rotator] section, and a
+-- reload re-reads the rest); without, every resolved setting.
+local function service_settings(ro, opts, paths, cwd)
+  if not ro.config then return ro end
+  local out = { config = ro.config }
+  for k, v in pairs(options.from_flags(opts, "install")) do
+    local row = options.by_key[k]
+    if row.scope ~= "cli" and row.scope ~= "install" and not row.secret then
+      out[k] = row.path == true and service.absolute(v, paths.home, cwd) or v
+    end
+  end
+  out.client_secret_file, out.token_store = nil, nil
+  return out
 end
 
 -- Renders the service file and the credentials file into the plan;
@@ -179,7 +203,8 @@ local function make_plan(opts, argv, env, sys)
   local plan = { platform = platform, paths = paths, ro = ro, secret = ro.client_secret, program = program,
                  reused_credentials = reused, file = service.service_file(platform, paths) }
   plan.credentials = (plan.secret or ro.token_store) and paths.credentials or nil
-  plan.argv = service.rotator_argv(program, ro, plan.credentials)
+  plan.service_cfg = service_settings(ro, opts, paths, cwd)
+  plan.argv = service.rotator_argv(program, plan.service_cfg, plan.credentials)
   local warnings
   plan.env, warnings = service.service_env(env, ro)
   for _, w in ipairs(warnings) do warn("%s", w) end
@@ -196,7 +221,7 @@ end
 local function verify_argv(plan, tmp_credentials)
   local argv = { "env", "-i", "HOME=" .. plan.paths.home }
   for _, nv in ipairs(plan.env) do argv[#argv + 1] = nv[1] .. "=" .. nv[2] end
-  for _, a in ipairs(service.rotator_argv(plan.program, plan.ro, tmp_credentials)) do
+  for _, a in ipairs(service.rotator_argv(plan.program, plan.service_cfg, tmp_credentials)) do
     argv[#argv + 1] = a
   end
   return argv
@@ -322,8 +347,12 @@ local function report(plan, opts, env)
   end
   say("  service file: %s", plan.file)
   if plan.credentials then say("  credentials:  %s (mode 0600)", plan.credentials) end
-  say("  .pgpass:      %s", plan.ro.pgpass_file)
-  say("  log:          %s", plan.ro.log_file)
+  if plan.ro.config then
+    say("  config:       %s (SIGHUP or databricks-oauth-restart to apply changes)", plan.ro.config)
+  else
+    say("  .pgpass:      %s", plan.ro.pgpass_file)
+    say("  log:          %s", plan.ro.log_file)
+  end
   say("  status:       databricks-oauth-status   (restart: databricks-oauth-restart, " ..
       "remove: databricks-oauth-uninstall)")
   if plan.platform == "systemd" then
@@ -347,13 +376,11 @@ end
 function M.main(argv, sys)
   argv = argv or {}
   sys = sys or service.sys
-  local opts, exit_code = common.start(argv, options(), PROGRAM, M.HELP)
+  local opts, exit_code = common.start(argv, M.spec(), PROGRAM, M.help)
   if not opts then return exit_code end
-  local ierr = common.interval_error(opts, PROGRAM)
-  if ierr then return common.usage(ierr) end
   local env = sys.env()
   local plan, perr = make_plan(opts, argv, env, sys)
-  if not plan then return common.usage(perr) end
+  if not plan then return common.usage(perr, opts) end
   local do_verify = not opts["no-verify"]
   if opts["dry-run"] then
     print_plan(plan, do_verify)

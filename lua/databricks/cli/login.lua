@@ -5,6 +5,8 @@
 local databricks = require "databricks"
 local core = require "databricks.core"
 local common = require "databricks.cli.common"
+local credentials = require "databricks.rotator.credentials"
+local paths = require "databricks.paths"
 
 local M = {}
 
@@ -52,14 +54,17 @@ function M.main(argv, getenv)
   if not host then return common.usage(PROGRAM .. ": --workspace-url URL (or DATABRICKS_HOST) is required") end
   local normalized, herr = core.normalize_host(host)
   if not normalized then return common.usage(PROGRAM .. ": " .. herr.message) end
-  local secret, serr = common.client_secret(opts, function() return nil end, PROGRAM)
-  if serr then return common.usage(serr) end
-  local store = opts["token-store"]
-  if not store then
-    local perr
-    store, perr = core.store_default_path(normalized)
-    if not store then return common.usage(PROGRAM .. ": " .. perr.message) end
+  local secret = opts["client-secret"]
+  if opts["client-secret-file"] then
+    local creds, cerr = credentials.read(opts["client-secret-file"], "--client-secret-file")
+    if not creds then return common.usage(PROGRAM .. ": " .. cerr) end
+    secret = creds.client_secret
+  elseif secret then
+    core.add_secret(secret)
+    io.stderr:write(PROGRAM, ": warning: --client-secret puts the secret in the process list, visible to ",
+      "other users; use --client-secret-file instead\n")
   end
+  local store = opts["token-store"] or paths.token_store(normalized)
   local open_browser
   if opts["no-browser"] then
     open_browser = function(url)
