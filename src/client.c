@@ -98,7 +98,9 @@ dbx_client *dbx_client_new(dbx_config *cfg, const char *user_agent, dbx_jsonenv 
     /* The SDKs' "auth/<method>" segment closes the User-Agent. */
     {
         dbx_buf ua = {0};
-        const char *sdk = dbx_auth_sdk_name(c->cfg.auth);
+        /* Tokens stored by the browser sign-in (the rotator's u2m source)
+         * are the SDKs' external-browser, not a handed-in token. */
+        const char *sdk = c->cfg.token_store ? "external-browser" : dbx_auth_sdk_name(c->cfg.auth);
         if (dbx_buf_puts(&ua, user_agent) == 0 && (!*sdk || (dbx_buf_puts(&ua, *user_agent ? " auth/" : "auth/") == 0 &&
                                                               dbx_buf_puts(&ua, sdk) == 0)))
             c->user_agent = ua.data;
