@@ -290,6 +290,20 @@ describe("workload identity federation", function()
       assert.is_nil(env:find("DATABRICKS_TOKEN=", 1, true))
       assert.is_nil(env:find("DATABRICKS_OIDC_TOKEN", 1, true))
     end)
+
+    it("keeps a variable-held token out of every child's environment, whatever the variable is called", function()
+      local subject = jwt()
+      local r = child([[
+        local core = require "databricks.core"
+        local c = assert(d.connect{ host = SIM, ca_bundle = CA, auth_type = "env_oidc", oidc_token_env = "CI_JWT" })
+        assert(c:token())
+        local res = assert(core.run({ "env" }))
+        out{ env = res.stdout }
+      ]], { CI_JWT = subject, KEEP_ME = "yes" })
+      assert.matches("KEEP_ME=yes", r.env)
+      assert.is_nil(r.env:find(subject, 1, true))
+      assert.is_nil(r.env:find("CI_JWT", 1, true))
+    end)
   end)
 
   describe("github_oidc", function()

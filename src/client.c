@@ -28,6 +28,9 @@ struct dbx_client {
     unsigned auth_gen;         /* the tok_gen auth was built for */
     double next_early_refresh; /* after a failed early refresh: not before */
     char *wsid_header;         /* "X-Databricks-Workspace-Id: <id>", or NULL */
+    char *env_subject;         /* env_oidc: the JWT last read from the variable, kept registered as a
+                                  secret while the client lives (it stays in our environment, so no
+                                  message and no child environment may carry it) */
     int cli_force_refresh;     /* databricks_cli: -1 not yet known, 0/1 (clitoken.h) */
 };
 
@@ -140,6 +143,7 @@ void dbx_client_free(dbx_client *c)
     dbx_config_free(&c->cfg);
     free(c->user_agent);
     free(c->wsid_header);
+    dbx_oidc_release(c->env_subject);
     free(c);
 }
 
@@ -175,7 +179,12 @@ static int exchange(dbx_client *c, dbx_ctx *ctx, int early, dbx_token *out, dbx_
     g.subject_token = subject;
     g.no_retry = early;
     rc = dbx_oauth_token_exchange(c->http, ctx->json, &g, out, err);
-    dbx_oidc_release(subject);
+    if (c->cfg.auth == DBX_AUTH_ENV_OIDC) {
+        dbx_oidc_release(c->env_subject);
+        c->env_subject = subject;
+    } else {
+        dbx_oidc_release(subject);
+    }
     return rc;
 }
 
