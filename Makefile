@@ -6,6 +6,7 @@
 #   make test         install missing Debian packages (as root), build, run every spec
 #   make check-asan   the whole suite against an ASan+UBSan build
 #   make valgrind     the C-heavy specs under valgrind memcheck
+#   make trust        the trust rules (DESIGN.md §9): their specs, then the rule x auth type table
 #   make bench        benchmarks, each beside a baseline measured in the same run
 #   make fuzz         every libFuzzer driver for FUZZ_SECONDS (default 60) each
 #   make torture      kill -9 / concurrency / clock-jump runs at large counts
@@ -18,7 +19,7 @@
 BUILD ?= build
 
 .PHONY: all build deps test demo simulator check-asan valgrind bench fuzz torture docs live-test \
-        example-host lint rockspec man clean
+        example-host lint rockspec man trust clean
 
 all: build
 
@@ -49,6 +50,10 @@ check-asan: deps example-host
 
 valgrind: deps build
 	@spec/support/check_valgrind.sh
+
+trust: deps build
+	@spec/support/run.sh spec/trust_spec.lua spec/trust_matrix_spec.lua; status=$$?; \
+	 echo; cat $(BUILD)/trust-table.txt; exit $$status
 
 bench: deps build
 	@bench/run.sh

@@ -78,6 +78,7 @@ build = {
         "src/login.c",
         "src/loopback.c",
         "src/oauth.c",
+        "src/oidc.c",
         "src/out_env.c",
         "src/out_json.c",
         "src/out_pgbouncer.c",

@@ -204,6 +204,50 @@ describe("credential agent", function()
     end)
   end)
 
+  describe("secretless token sources", function()
+    it("--auth oidc --oidc-token-file: a Kubernetes-style projected token, no secret anywhere", function()
+      local subject = sim:jwt()
+      h.write_file(dir .. "/sa-token", subject .. "\n", 384)
+      local r = run({ "--once", "--oidc-token-file", dir .. "/sa-token", "--client-id", sim.client_id,
+                      "--instance-name", sim.instance, "--pgpass-file", dir .. "/pgpass" },
+        { DATABRICKS_HOST = sim.url })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.matches("source oidc", h.read_file(dir .. "/rotator.log"))
+      assert.matches(last_credential():gsub("%p", "%%%0"), h.read_file(dir .. "/pgpass"))
+      local log = h.read_file(dir .. "/rotator.log") .. r.stderr .. r.stdout
+      assert.is_nil(log:find(subject, 1, true), "the subject token is never logged")
+      h.note_secrets({ subject })
+    end)
+
+    it("--auth oidc reads the token from DATABRICKS_OIDC_TOKEN by default, or the variable --oidc-token-env names",
+      function()
+      local subject = sim:jwt()
+      local r = run({ "--once", "--auth", "oidc", "--instance-name", sim.instance, "--pgpass-file", dir .. "/a" },
+        { DATABRICKS_HOST = sim.url, DATABRICKS_OIDC_TOKEN = subject })
+      assert.are.equal(0, r.code, r.stderr)
+      r = run({ "--once", "--auth", "oidc", "--oidc-token-env", "MY_ID_TOKEN", "--instance-name", sim.instance,
+                "--pgpass-file", dir .. "/b" }, { DATABRICKS_HOST = sim.url, MY_ID_TOKEN = subject })
+      assert.are.equal(0, r.code, r.stderr)
+      h.note_secrets({ subject })
+    end)
+
+    it("--auth cli --profile runs databricks auth token --profile", function()
+      local c = assert(require("databricks").connect{ host = sim.url, ca_bundle = sim.ca_file,
+        auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret })
+      local tok = assert(c:token())
+      c:close()
+      h.write_script(dir .. "/databricks", string.format([[
+echo "$@" >> %s/cli.args
+printf '{"access_token":"%s","token_type":"Bearer","expiry":"2099-01-01T00:00:00Z"}\n'
+]], dir, tok))
+      local r = run({ "--once", "--auth", "cli", "--profile", "staging", "--instance-name", sim.instance,
+                      "--pgpass-file", dir .. "/pgpass" }, { DATABRICKS_HOST = sim.url, PATH = dir .. ":/usr/bin:/bin" })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.matches("auth token .*%-%-profile staging", h.read_file(dir .. "/cli.args"))
+      h.note_secrets({ tok })
+    end)
+  end)
+
   describe("--config", function()
     local function write_config(text)
       h.write_file(dir .. "/agent.ini", text, 384)

@@ -61,8 +61,9 @@ describe("auth", function()
       assert.is_nil(exp)
       local r = sim:requests("/scim/v2/Me")[1]
       assert.are.equal("Bearer " .. sim.pat, r.headers.authorization)
-      assert.are.equal(databricks.user_agent(), r.headers["user-agent"])
-      assert.are.same({ Authorization = "Bearer " .. sim.pat, ["User-Agent"] = databricks.user_agent() }, c:headers())
+      assert.are.equal(databricks.user_agent() .. " auth/pat", r.headers["user-agent"])
+      assert.are.same({ Authorization = "Bearer " .. sim.pat, ["User-Agent"] = databricks.user_agent() .. " auth/pat" },
+        c:headers())
       c:close()
     end)
 
@@ -76,6 +77,18 @@ describe("auth", function()
       assert.are.equal(401, err.status)
       assert.is_string(err.request_id)
       assert.is_nil(tostring(err):find(bad, 1, true))
+    end)
+
+    it("is used as it is for every call (cached) and never renewed: a 401 is reported at once", function()
+      local c = assert(connect{ auth_type = "pat", token = sim.pat })
+      for _ = 1, 20 do assert.are.equal(sim.pat, (c:token())) end
+      sim:fault{ path = "/scim/v2/Me", status = 401 }
+      local me, err = c:current_user()
+      assert.is_nil(me)
+      keep(err)
+      assert.are.equal(401, err.status)
+      assert.are.equal(1, #sim:requests("/scim/v2/Me"), "a PAT cannot be renewed: no retry")
+      assert.are.same({}, sim:requests("/oidc/"))
     end)
 
     it("reports 403 as an auth error with the server's error_code", function()
@@ -105,12 +118,18 @@ describe("auth", function()
       assert.is_nil(tok[1].body:find(sim.client_secret, 1, true))
     end)
 
-    it("falls back to /oidc/v1/token when discovery answers 404", function()
+    it("reports OAuth as not enabled when discovery answers 404, like the SDKs, sending no secret", function()
       sim:config{ discovery = false }
       local c = assert(connect{ auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret })
-      assert.is_string((c:token()))
+      local tok, err = c:token()
+      assert.is_nil(tok)
+      keep(err)
+      assert.are.equal("auth", err.kind)
+      assert.are.equal(404, err.status)
+      assert.matches("OAuth is not enabled for " .. sim.url:gsub("%p", "%%%0"), err.message)
+      assert.matches("auth_type pat", err.message)
       assert.are.equal(404, sim:requests("/oidc/%.well%-known")[1].status)
-      assert.are.equal(200, sim:requests("/oidc/v1/token")[1].status)
+      assert.are.same({}, sim:requests("/oidc/v1/token"), "no token request after a 404")
     end)
 
     it("reports a wrong secret as an auth error naming the OAuth error, without the secret", function()
@@ -170,6 +189,43 @@ describe("auth", function()
       assert.matches("token service down", err.message)
     end)
 
+    it("requests the configured scopes (default all-apis)", function()
+      local c = assert(connect{ auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret,
+                                scopes = "sql, all-apis" })
+      assert(c:token())
+      assert.are.equal("all-apis sql", form_of(sim:requests("/oidc/v1/token")[1].body).scope)
+      assert.are.equal("all-apis sql", c:_info().scopes)
+    end)
+
+    it("renews once on a 403 for a token within 40 s of its expiry (some services answer expiry with 403)", function()
+      sim:config{ token_ttl = 41, expired_status = 403 }
+      local c = assert(connect{ auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret })
+      local first, exp = assert(c:token())
+      -- Fresh here (stale only after 20 s) but inside the SDKs' 40 s buffer after 1 s.
+      assert.is_truthy(h.wait_for(function() return os.time() >= exp - 39 end, 5))
+      sim:advance(120) -- the server now sees the token as expired: 403
+      assert.are.equal(sim.client_id, assert(c:current_user()).userName)
+      assert.are_not.equal(first, (c:token()))
+      assert.are.equal(2, #sim:requests("/oidc/v1/token"))
+      local me = sim:requests("/scim/v2/Me")
+      assert.are.equal(403, me[1].status)
+      assert.are.equal(200, me[2].status)
+    end)
+
+    it("reports a 403 on a token far from its expiry as it is (a permission error), without renewing", function()
+      sim:config{ forbidden_tables = { "main.secret.t" }, expired_status = 403 }
+      local c = assert(connect{ auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret })
+      local t, err = c:get_table("main.secret.t")
+      assert.is_nil(t)
+      keep(err)
+      assert.are.equal(403, err.status)
+      assert.are.equal("PERMISSION_DENIED", err.error_code)
+      sim:advance(7200) -- expired for the server, an hour from expiry here
+      local _, err2 = c:current_user()
+      assert.are.equal(403, err2.status)
+      assert.are.equal(1, #sim:requests("/oidc/v1/token"), "no renewal for a 403 on a fresh token")
+    end)
+
     it("hands every new token to on_tokens", function()
       local got = {}
       local c = assert(connect{ auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret,
@@ -223,6 +279,8 @@ describe("auth", function()
       assert.are.equal("http://localhost:" .. port, ex.redirect_uri)
       assert.is_string(got.refresh_token)
       assert.are.equal((c:token()), got.access_token)
+      for _ = 1, 20 do assert.are.equal(got.access_token, (c:token())) end
+      assert.are.equal(1, #sim:requests("/oidc/v1/token"), "one sign-in, one token, reused (cached)")
     end)
 
     it("uses the built-in databricks-cli app on http://localhost:8020 by default", function()
@@ -249,17 +307,22 @@ describe("auth", function()
       assert.matches("^Basic ", sim:requests("/oidc/v1/token")[1].headers.authorization)
     end)
 
-    it("rejects a redirect with the wrong state", function()
+    it("ignores a redirect with the wrong state (answered 400) and keeps waiting for the real one", function()
       local port = h.free_port()
       local app = custom_app(port)
       sim:config{ authorize_mode = "wrong_state" }
+      local result = h.tmpdir("wrong-state") .. "/browser.json"
       local c, err = connect{ auth_type = "oauth_u2m", client_id = app, redirect_uri = "http://localhost:" .. port,
-                              open_browser = browser(), login_timeout = 20 }
+                              open_browser = function(url) Sim.browser(url, { ca_file = sim.ca_file,
+                                                                             result_file = result }) end,
+                              login_timeout = 3 }
       assert.is_nil(c)
       keep(err)
-      assert.are.equal("auth", err.kind)
-      assert.matches("wrong state", err.message)
+      assert.are.equal("timeout", err.kind)
+      assert.matches("a redirect without this sign%-in's state was ignored", err.message)
       assert.are.same({}, sim:requests("/oidc/v1/token"), "no code exchange after a state mismatch")
+      local seen = h.wait_for(function() return h.read_file(result) end, 10)
+      assert.matches('"callback_status":%s*400', seen)
     end)
 
     it("reports the callback's error and error_description", function()
@@ -300,6 +363,84 @@ describe("auth", function()
       assert.is_true(h.now() - t0 < 5)
     end)
 
+    -- Holds every port of 8020-8040 this machine lets us bind, except one
+    -- when `leave_one`: busy ports are busy for the sign-in whoever holds them.
+    local function occupy(leave_one)
+      local socket = require "socket"
+      local held, free = {}, {}
+      for port = 8020, 8040 do
+        local s = socket.bind("127.0.0.1", port)
+        if s then
+          held[#held + 1] = s
+          if port > 8020 then free[#free + 1] = { port = port, sock = s } end
+        end
+      end
+      local chosen
+      if leave_one and #free > 0 then
+        chosen = free[#free]
+        chosen.sock:close()
+        for i, s in ipairs(held) do if s == chosen.sock then table.remove(held, i) break end end
+      end
+      return held, chosen and chosen.port
+    end
+
+    it("falls back to the first free port of 8021-8040 when 8020 is busy and no redirect_uri was given", function()
+      local held, port = occupy(true)
+      if not port then
+        for _, s in ipairs(held) do s:close() end
+        pending("none of 8021-8040 can be bound on this machine")
+        return
+      end
+      local ok, c = pcall(connect, { auth_type = "oauth_u2m", open_browser = browser(), login_timeout = 20 })
+      for _, s in ipairs(held) do s:close() end
+      assert.is_true(ok, tostring(c))
+      assert.is_truthy(c)
+      assert.is_table(c:current_user())
+      local authz = query_of(sim:requests("/oidc/v1/authorize")[1])
+      assert.are.equal("databricks-cli", authz.client_id)
+      local used = tonumber(authz.redirect_uri:match("^http://localhost:(%d+)$"))
+      if used ~= port then
+        -- Another process on this shared machine took the port we left free
+        -- in the moment between; the sign-in then moved on, as it should.
+        assert.is_true(used and used > 8020 and used <= 8040, authz.redirect_uri)
+        pending("port " .. port .. " was taken by another process during the test")
+        return
+      end
+      assert.are.equal("http://localhost:" .. port, form_of(sim:requests("/oidc/v1/token")[1].body).redirect_uri)
+    end)
+
+    it("names the range when 8020-8040 are all busy, before opening the browser", function()
+      local held = occupy(false)
+      local opened = false
+      local ok, c, err = pcall(connect, { auth_type = "oauth_u2m", open_browser = function() opened = true end,
+                                          login_timeout = 1 })
+      for _, s in ipairs(held) do s:close() end
+      assert.is_true(ok)
+      if opened then
+        pending("another process released a port of 8020-8040 during the test")
+        return
+      end
+      assert.is_nil(c)
+      keep(err)
+      assert.are.equal("io", err.kind)
+      assert.matches("ports 8020%-8040 on 127%.0%.0%.1 are all in use", err.message)
+      assert.is_false(opened)
+    end)
+
+    it("always asks for offline_access with custom scopes (sorted, no duplicates, as the Go SDK)", function()
+      local port = h.free_port()
+      local app = custom_app(port)
+      for _, case in ipairs({ { "sql", "offline_access sql" }, { "sql,all-apis", "offline_access all-apis sql" },
+                              { "all-apis offline_access all-apis", "offline_access all-apis" } }) do
+        sim:clear_requests()
+        local c = assert(connect{ auth_type = "oauth_u2m", client_id = app, redirect_uri = "http://localhost:" .. port,
+                                  scopes = case[1], open_browser = browser(), login_timeout = 20 })
+        assert.are.equal(case[2], query_of(sim:requests("/oidc/v1/authorize")[1]).scope, case[1])
+        assert.is_string(c:token())
+        c:close()
+      end
+    end)
+
     it("databricks.login returns the tokens", function()
       local port = h.free_port()
       local app = custom_app(port)
@@ -332,6 +473,37 @@ describe("auth", function()
         assert.are.equal("user@example.com", assert(c:current_user()).userName)
         assert.are.equal(t.access_token, (c:token()))
       end
+    end)
+
+    it("judges a handed-in JWT's freshness from its iat/exp, expiring it 40 s early like the SDKs", function()
+      sim:config{ token_ttl = 45 }
+      local m2m = assert(connect{ auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret })
+      local jwt = assert(m2m:token())
+      local claims = assert(databricks.jwt_claims(jwt))
+      local c = assert(connect{ auth_type = "token", access_token = jwt })
+      local tok, exp = assert(c:token())
+      assert.are.equal(jwt, tok)
+      assert.are.equal(claims.exp, exp, "the expiry is the JWT's exp")
+      local t0 = h.now()
+      local err = h.wait_for(function()
+        local t, e = c:token()
+        return not t and e
+      end, 12)
+      keep(err)
+      assert.is_table(err, "the token was never treated as expired")
+      assert.are.equal("auth", err.kind)
+      assert.matches("has expired and there is no refresh_token", err.message)
+      assert.is_true(os.time() >= claims.exp - 41, "not before the 40 s buffer")
+      assert.is_true(h.now() - t0 < 12)
+    end)
+
+    it("uses the caller's expires_at over the JWT's exp", function()
+      local m2m = assert(connect{ auth_type = "oauth_m2m", client_id = sim.client_id, client_secret = sim.client_secret })
+      local jwt = assert(m2m:token())
+      local at = os.time() + 600
+      local c = assert(connect{ auth_type = "token", access_token = jwt, expires_at = at })
+      local _, exp = assert(c:token())
+      assert.are.equal(at, exp)
     end)
 
     it("refreshes with the refresh token and delivers the rotated one to on_tokens", function()
@@ -451,7 +623,7 @@ exit 1
     assert(c:get_table(sim.table))
     assert(c:sql("SELECT 1", { warehouse_id = sim.warehouse_id }))
     for _, r in ipairs(sim:requests()) do
-      assert.are.equal(databricks.user_agent(), r.headers["user-agent"], r.path)
+      assert.are.equal(databricks.user_agent() .. " auth/oauth-m2m", r.headers["user-agent"], r.path)
       if r.path:match("^/api/") then assert.matches("^Bearer ", r.headers.authorization) end
     end
   end)

@@ -54,6 +54,38 @@ describe("config_from_env", function()
     assert.matches("DATABRICKS_HOST is not set", err.message)
   end)
 
+  it("never reads ~/.databrickscfg unless DATABRICKS_CONFIG_PROFILE or DATABRICKS_CONFIG_FILE asks for it", function()
+    local dir = h.tmpdir("home")
+    h.write_file(dir .. "/.databrickscfg", "[DEFAULT]\nhost = https://home\ntoken = dapiHOME\n")
+    local _, err = config.from_env(env{ HOME = dir })
+    assert.matches("no Databricks settings", err.message)
+    _, err = config.from_env(env{ HOME = dir, DATABRICKS_WAREHOUSE_ID = "w" })
+    assert.matches("DATABRICKS_HOST is not set", err.message)
+    local cfg = assert(config.from_env(env{ HOME = dir, DATABRICKS_CONFIG_PROFILE = "DEFAULT" }))
+    assert.are.equal("dapiHOME", cfg.token)
+    h.cleanup()
+  end)
+
+  it("reads every variable of DESIGN.md §3 and §7", function()
+    local cfg = assert(config.from_env(env{
+      DATABRICKS_HOST = "https://x", DATABRICKS_AUTH_TYPE = "file-oidc", DATABRICKS_CLIENT_ID = "sp",
+      DATABRICKS_OIDC_TOKEN_FILEPATH = "/var/run/secrets/token", DATABRICKS_TOKEN_AUDIENCE = "aud",
+      DATABRICKS_ACCOUNT_ID = "acc-1", DATABRICKS_WORKSPACE_ID = "123", DATABRICKS_SERVERLESS_COMPUTE_ID = "auto",
+      DATABRICKS_WAREHOUSE_ID = "w", DATABRICKS_CLI_PATH = "/opt/databricks",
+    }))
+    assert.are.same({ host = "https://x", auth_type = "file_oidc", client_id = "sp",
+                      oidc_token_file = "/var/run/secrets/token", token_audience = "aud", account_id = "acc-1",
+                      workspace_id = "123", serverless_compute_id = "auto", warehouse_id = "w",
+                      databricks_cli = "/opt/databricks" }, cfg)
+    cfg = assert(config.from_env(env{ DATABRICKS_HOST = "x", DATABRICKS_AUTH_TYPE = "env-oidc",
+                                      DATABRICKS_OIDC_TOKEN_ENV = "CI_JWT", DATABRICKS_CLUSTER_ID = "c",
+                                      DATABRICKS_HTTP_PATH = "sql/1.0/warehouses/w" }))
+    assert.are.same({ host = "x", auth_type = "env_oidc", oidc_token_env = "CI_JWT", cluster_id = "c",
+                      http_path = "sql/1.0/warehouses/w" }, cfg)
+    assert.are.equal("github_oidc",
+      assert(config.from_env(env{ DATABRICKS_HOST = "x", DATABRICKS_AUTH_TYPE = "github-oidc" })).auth_type)
+  end)
+
   it("reads the real environment by default", function()
     local r = h.run({ "lua5.4", "-e", [[
       local d = require "databricks"
@@ -162,6 +194,90 @@ default_profile = prod
     local _, err = config.from_env(env{ DATABRICKS_CONFIG_FILE = path, DATABRICKS_CONFIG_PROFILE = "prod",
                                         DATABRICKS_TOKEN = "dapiX" })
     assert.matches("more than one authorization method", err.message)
+  end)
+
+  it("merges a profile without a host with DATABRICKS_HOST, as the SDKs do", function()
+    h.write_file(path, "[nohost]\ntoken = dapiNOHOST\nwarehouse_id = w1\n")
+    local cfg = assert(config.from_env(env{ DATABRICKS_CONFIG_FILE = path, DATABRICKS_CONFIG_PROFILE = "nohost",
+                                            DATABRICKS_HOST = "https://env-host" }))
+    assert.are.same({ host = "https://env-host", token = "dapiNOHOST", warehouse_id = "w1" }, cfg)
+    -- the same host written differently is the same host
+    h.write_file(path, "[p]\nhost = https://Same.cloud.databricks.com/\ntoken = dapiP\n")
+    cfg = assert(config.from_env(env{ DATABRICKS_CONFIG_FILE = path, DATABRICKS_CONFIG_PROFILE = "p",
+                                      DATABRICKS_HOST = "same.cloud.databricks.com" }))
+    assert.are.equal("dapiP", cfg.token)
+  end)
+
+  it("reads DATABRICKS_CONFIG_FILE's default profile when the environment has no host or credentials", function()
+    local cfg = assert(config.from_env(env{ DATABRICKS_CONFIG_FILE = path, DATABRICKS_WAREHOUSE_ID = "w9" }))
+    assert.are.equal("https://prod.cloud.databricks.com", cfg.host)
+    assert.are.equal("w9", cfg.warehouse_id)
+  end)
+
+  it("falls back to DEFAULT when default_profile is empty, and refuses __settings__ as a profile", function()
+    h.write_file(path, "[__settings__]\ndefault_profile =\n\n[DEFAULT]\nhost = https://d\ntoken = dapiD\n")
+    assert.are.equal("https://d", assert(config.from_profile(nil, path)).host)
+    h.write_file(path, "[__settings__]\ndefault_profile =   \n[DEFAULT]\nhost = https://d\ntoken = dapiD\n")
+    assert.are.equal("https://d", assert(config.from_profile(nil, path)).host)
+    local _, err = config.from_profile("__settings__", path)
+    assert.matches("reserved section name", err.message)
+  end)
+
+  it("reads inline # comments and quoted values as the Go SDK does", function()
+    h.write_file(path, table.concat({
+      "[dq]", 'host = https://q # the workspace', 'token = "dapi%Y#X$Z" # comment',
+      "[sq]", "host = https://q", "token = 'dapi%Y#X$Z' ; comment",
+      "[nq]", "host = https://q", "token = dapi%Y#X$Z # comment",
+      "[hash]", "host = https://q", "token = dapi#not-a-comment",
+      "", }, "\n"))
+    for _, p in ipairs({ "dq", "sq", "nq" }) do
+      local cfg = assert(config.from_profile(p, path))
+      assert.are.equal("https://q", cfg.host, p)
+      assert.are.equal("dapi%Y#X$Z", cfg.token, p)
+    end
+    assert.are.equal("dapi#not-a-comment", assert(config.from_profile("hash", path)).token)
+  end)
+
+  it("reads every profile key of §7 (and the Go SDK's spellings)", function()
+    h.write_file(path, table.concat({
+      "[fed]", "host = https://f", "auth_type = file-oidc", "client_id = sp", "oidc_token_filepath = /t",
+      "token_audience = aud", "account_id = acc", "workspace_id = 42", "scopes = sql, all-apis",
+      "databricks_cli_path = /opt/databricks", "http_timeout_seconds = 30", "retry_timeout_seconds = 90",
+      "[go]", "host = https://g", "auth_type = file-oidc", "databricks_id_token_filepath = /t2", "audience = a2",
+      "[legacy]", "host = https://l", "token = dapiL", "jobs-api-version = 2.1",
+      "", }, "\n"))
+    assert.are.same({ host = "https://f", auth_type = "file_oidc", client_id = "sp", oidc_token_file = "/t",
+                      token_audience = "aud", account_id = "acc", workspace_id = "42", scopes = "sql, all-apis",
+                      databricks_cli = "/opt/databricks", timeout = 30, retry_timeout = 90 },
+      assert(config.from_profile("fed", path)))
+    assert.are.same({ host = "https://g", auth_type = "file_oidc", oidc_token_file = "/t2", token_audience = "a2" },
+      assert(config.from_profile("go", path)))
+    assert.are.same({ host = "https://l", token = "dapiL" }, assert(config.from_profile("legacy", path)))
+  end)
+
+  it("reports a profile key it does not understand, naming it", function()
+    h.write_file(path, "[p]\nhost = https://p\ntoken = dapiP\nazure_client_secret = s\n")
+    local cfg, err = config.from_profile("p", path)
+    assert.is_nil(cfg)
+    assert.are.equal("config", err.kind)
+    assert.matches("key 'azure_client_secret' is not understood", err.message)
+    h.write_file(path, "[p]\nhost = https://p\ntokn = dapiP\n")
+    cfg, err = config.from_profile("p", path)
+    assert.is_nil(cfg)
+    assert.matches("key 'tokn'", err.message)
+  end)
+
+  it("honours the scopes key through connect", function()
+    h.write_file(path, "[s]\nhost = https://s\nclient_id = i\nclient_secret = x\nscopes = clusters, jobs ,,sql\n")
+    local c = assert(databricks.connect(assert(config.from_profile("s", path))))
+    assert.are.equal("clusters jobs sql", c:_info().scopes)
+    c:close()
+  end)
+
+  it("runs the CLI for the profile it came from (auth_type databricks-cli)", function()
+    h.write_file(path, "[cli]\nhost = https://c\nauth_type = databricks-cli\n")
+    assert.are.same({ host = "https://c", auth_type = "databricks_cli", profile = "cli" },
+      assert(config.from_profile("cli", path)))
   end)
 
   it("produces configs connect accepts", function()

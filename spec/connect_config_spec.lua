@@ -113,6 +113,41 @@ describe("connect config validation", function()
     c:close()
   end)
 
+  it("accepts HTTP paths without their leading slash, as the SDKs do", function()
+    local c = assert(databricks.connect{ host = sim.url, token = sim.pat, ca_bundle = sim.ca_file,
+                                        http_path = "sql/1.0/warehouses/abc123" })
+    assert.are.equal("abc123", c:_info().warehouse_id)
+    c:close()
+    c = assert(databricks.connect{ host = sim.url, token = sim.pat, ca_bundle = sim.ca_file,
+                                   http_path = "sql/protocolv1/o/1234567/0123-456789-abcdefgh" })
+    assert.are.equal("0123-456789-abcdefgh", c:_info().cluster_id)
+    c:close()
+    assert.are.equal("abc123", databricks.warehouse_id_from_http_path("sql/1.0/warehouses/abc123"))
+  end)
+
+  it("validates the 0.2 keys: federation, account and workspace ids, CLI profile", function()
+    rejects({ auth_type = "env_oidc", oidc_token_env = "NOT A NAME" }, "not an environment variable name")
+    rejects({ auth_type = "github_oidc", token = sim.pat }, "github_oidc does not take token")
+    rejects({ auth_type = "pat", token = sim.pat, oidc_token_file = "/t" }, "does not take oidc_token_file")
+    rejects({ auth_type = "pat", token = sim.pat, profile = "p" }, "does not take profile")
+    rejects({ auth_type = "oauth_m2m", client_id = "i", client_secret = "s", token_audience = "a" },
+      "does not take token_audience")
+    rejects({ auth_type = "pat", token = sim.pat, workspace_id = "" }, "workspace_id")
+    rejects({ auth_type = "pat", token = sim.pat, scopes = "sql" }, "auth_type pat does not take scopes")
+    rejects({ auth_type = "kerberos" }, "env_oidc, file_oidc, github_oidc")
+  end)
+
+  it("infers the auth type from keys only one method has", function()
+    for cfg, want in pairs({ [{ oidc_token_file = "/t" }] = "file_oidc", [{ oidc_token_env = "X" }] = "env_oidc",
+                             [{ profile = "p" }] = "databricks_cli" }) do
+      cfg.host, cfg.ca_bundle = sim.url, sim.ca_file
+      local c = assert(databricks.connect(cfg))
+      assert.are.equal(want, c:_info().auth_type)
+      c:close()
+    end
+    rejects({ token = sim.pat, oidc_token_file = "/t" }, "more than one authentication method configured")
+  end)
+
   it("rejects a warehouse_id that contradicts http_path", function()
     rejects({ token = sim.pat, warehouse_id = "other", http_path = "/sql/1.0/warehouses/abc123" },
       "conflicts with http_path")

@@ -2,8 +2,8 @@
 -- workspace simulator: the pipeline script (parameterised SQL, rows
 -- printed), the connection validator (a .databrickscfg profile), the C host
 -- that embeds Lua, and the rotator daemon set-up (start, first rotation,
--- SIGTERM). The Kubernetes manifest is checked on paper: its YAML parses and
--- says what the sidecar set-up needs.
+-- SIGTERM). The Kubernetes manifest's YAML parses and says what the sidecar
+-- set-up needs, and its agent.ini rotates against the simulator.
 local Sim = require "support.sim"
 local h = require "support.helpers"
 local cjson = require "cjson"
@@ -343,7 +343,19 @@ echo "rc=$rc ms=$(( (t1 - t0) / 1000000 ))"]], h.quote(EX .. "/daemon/run-rotato
           if not key then key = L[i].text:match("^([%w_%./%-]+):$") end
           assert(key, "line " .. L[i].n .. ": expected key: value")
           assert(map[key] == nil, "line " .. L[i].n .. ": duplicate key " .. key)
-          if rest == nil or rest == "" or rest:match("^#") then
+          if rest == "|" then
+            -- A literal block scalar (clip chomping): the more-indented
+            -- lines that follow, kept as written. (Blank and #-lines inside
+            -- are not supported: the collector above drops them.)
+            i = i + 1
+            local block, base = {}, L[i] and L[i].indent
+            assert(base and base > indent, "line " .. L[i - 1].n .. ": empty block scalar")
+            while L[i] and L[i].indent > indent do
+              block[#block + 1] = string.rep(" ", L[i].indent - base) .. L[i].text
+              i = i + 1
+            end
+            map[key] = table.concat(block, "\n") .. "\n"
+          elseif rest == nil or rest == "" or rest:match("^#") then
             i = i + 1
             if L[i] and L[i].indent > indent then
               map[key], i = parse_node(L, i, L[i].indent)
@@ -414,25 +426,45 @@ echo "rc=$rc ms=$(( (t1 - t0) / 1000000 ))"]], h.quote(EX .. "/daemon/run-rotato
     end
     local function named(name) return function(v) return v.name == name end end
     local function is_rotator(c) return (c.command or {})[1] == "databricks-oauth-rotator" end
-    local function pod() return docs[2].spec.template.spec end
+    local function of_kind(kind) return find(docs, function(d) return d.kind == kind end) end
+    local function pod() return of_kind("Deployment").spec.template.spec end
     local function sidecar() return find(pod().initContainers, is_rotator) or find(pod().containers, is_rotator) end
     local function under(path, mount) return path:sub(1, #mount.mountPath + 1) == mount.mountPath .. "/" end
+    local function mount_of(container, path)
+      return find(container.volumeMounts, function(m) return under(path, m) end)
+    end
+
+    -- The agent's configuration as the rotator reads it (the ConfigMap's
+    -- agent.ini, at the path the sidecar's --config names).
+    local function agent_config()
+      local side = sidecar()
+      assert.are.same("--config", side.command[2])
+      local m = mount_of(side, side.command[3])
+      local vol = find(pod().volumes, named(m.name))
+      local cm = of_kind("ConfigMap")
+      assert.are.equal(cm.metadata.name, vol.configMap.name)
+      local ini = cm.data[side.command[3]:sub(#m.mountPath + 2)]
+      assert.is_string(ini, "the ConfigMap has no key for " .. side.command[3])
+      local path = h.tmpdir("k8s") .. "/agent.ini"
+      h.write_file(path, ini, 420)
+      return assert(require("databricks.rotator.config_file").read(path)), ini
+    end
 
     it("parses as YAML (PyYAML agrees with the strict reader, where installed)", function()
       local ok, lyaml = pcall(require, "lyaml")
       if ok then assert.are.same(docs, lyaml.load(text, { all = true })) end
       local py = pyyaml()
       if py then assert.are.same(py, docs) end
-      assert.are.equal(2, #docs)
-      assert.matches("ON PAPER", text)
+      assert.are.equal(3, #docs)
+      assert.matches("CHECKED", text)
     end)
 
-    it("is a Secret and a Deployment whose pod runs every container as one non-root user", function()
-      local secret, deploy = docs[1], docs[2]
-      assert.are.equal("Secret", secret.kind)
-      assert.are.equal("Deployment", deploy.kind)
+    it("is a ServiceAccount, a ConfigMap and a Deployment whose pod runs every container as one non-root user",
+      function()
+      local deploy = of_kind("Deployment")
       assert.are.equal("apps/v1", deploy.apiVersion)
       assert.are.same(deploy.spec.selector.matchLabels, deploy.spec.template.metadata.labels)
+      assert.are.equal(of_kind("ServiceAccount").metadata.name, pod().serviceAccountName)
       local sc = pod().securityContext
       assert.is_true(sc.runAsNonRoot)
       assert.are.equal(1000, sc.runAsUser)
@@ -442,54 +474,78 @@ echo "rc=$rc ms=$(( (t1 - t0) / 1000000 ))"]], h.quote(EX .. "/daemon/run-rotato
       end
     end)
 
-    it("runs databricks-oauth-rotator as a sidecar writing .pgpass into a shared emptyDir, with valid flags", function()
+    it("holds no secret: no Secret, no client secret; a projected service account token for the token endpoint",
+      function()
+      assert.is_nil(of_kind("Secret"))
+      assert.is_nil(text:find("client_secret", 1, true))
+      assert.is_nil(text:find("CLIENT_SECRET", 1, true))
+      local cfg = agent_config()
+      local o = cfg.defaults
+      assert.are.equal("oidc", o.auth)
+      local side = sidecar()
+      local m = mount_of(side, o.oidc_token_file)
+      assert.is_true(m.readOnly)
+      local vol = find(pod().volumes, named(m.name))
+      local sat = vol.projected.sources[1].serviceAccountToken
+      assert.are.equal(o.oidc_token_file, m.mountPath .. "/" .. sat.path)
+      assert.are.equal(o.workspace_url .. "/oidc/v1/token", sat.audience, "the connector's default audience")
+      assert.is_true(sat.expirationSeconds >= 600)
+    end)
+
+    it("runs databricks-oauth-rotator --config as a native sidecar; every output in the shared in-memory emptyDir",
+      function()
       local side = sidecar()
       assert.is_table(side, "no databricks-oauth-rotator container")
       if find(pod().initContainers, is_rotator) then
         assert.are.equal("Always", side.restartPolicy, "an init container must be a native sidecar")
         assert.is_table(side.startupProbe)
       end
-      -- Every flag is one the rotator accepts; not --once, never the secret.
-      local OPTIONS = require("databricks.cli.rotator").OPTIONS
-      local flags, i = {}, 2
-      while side.command[i] do
-        local name = side.command[i]:match("^%-%-([%w%-]+)$")
-        assert(name and OPTIONS[name], "not a rotator flag: " .. tostring(side.command[i]))
-        flags[name] = OPTIONS[name] == "flag" or side.command[i + 1]
-        i = i + (OPTIONS[name] == "flag" and 1 or 2)
+      local cfg = agent_config()
+      assert.are.equal(1, #cfg.targets)
+      local outputs = cfg.targets[1].output
+      assert.is_true(#outputs >= 2)
+      for _, out in ipairs(outputs) do
+        local path = out:match("^%w+:(.+)$")
+        local vol = find(pod().volumes, named(mount_of(side, path).name))
+        assert.are.equal("Memory", vol.emptyDir.medium, path)
       end
-      assert.is_nil(flags.once)
-      assert.is_nil(flags["client-secret"])
-      local pgpass_mount = find(side.volumeMounts, function(m) return under(flags["pgpass-file"], m) end)
-      local vol = find(pod().volumes, named(pgpass_mount.name))
-      assert.are.equal("Memory", vol.emptyDir.medium)
-      -- The secret: a Secret volume, 0400, mounted where --client-secret-file reads it.
-      local secret_vol = find(pod().volumes, function(v) return type(v.secret) == "table" end)
-      assert.are.equal(docs[1].metadata.name, secret_vol.secret.secretName)
-      assert.are.equal(256, secret_vol.secret.defaultMode) -- 0400
-      local mount = find(side.volumeMounts, named(secret_vol.name))
-      assert.is_true(mount.readOnly)
-      assert.are.equal(mount.mountPath .. "/" .. secret_vol.secret.items[1].path, flags["client-secret-file"])
-      assert.is_nil(find(side.env, named("DATABRICKS_CLIENT_SECRET")))
-      local id = find(side.env, named("DATABRICKS_CLIENT_ID"))
-      assert.are.equal(docs[1].metadata.name, id.valueFrom.secretKeyRef.name)
-      assert.is_string(find(side.env, named("DATABRICKS_HOST")).value)
+      for _, key in ipairs({ "log_file", "status_file" }) do
+        local vol = find(pod().volumes, named(mount_of(side, cfg.defaults[key]).name))
+        assert.is_table(vol.emptyDir, key)
+      end
+      local probe = side.startupProbe.exec.command
+      assert.are.equal(outputs[1]:match("^pgpass:(.+)$"), probe[#probe])
     end)
 
-    it("points the app's PGPASSFILE at that file, on the same volume mounted read-only", function()
+    it("rotates with that agent.ini against the simulator (paths moved into a temporary folder)", function()
+      local _, ini = agent_config()
+      local root = h.tmpdir("k8s-run")
+      local subject = sim:jwt()
+      h.write_file(root .. "/token", subject, 384)
+      ini = ini:gsub("https://[%w%.%-]+", sim.url):gsub("/var/run/secrets/databricks/token", root .. "/token")
+        :gsub("/var/run/", root .. "/"):gsub("client_id = [%w%-]+", "client_id = " .. sim.client_id)
+        :gsub("instance_name = [%w%-]+", "instance_name = " .. sim.instance)
+      os.execute("mkdir -p " .. h.quote(root .. "/pgpass") .. " " .. h.quote(root .. "/rotator"))
+      h.write_file(root .. "/agent.ini", ini, 420)
+      local r = h.run({ h.root .. "/bin/databricks-oauth-rotator", "--once", "--config", root .. "/agent.ini",
+                        "--ca-bundle", sim.ca_file }, { home = root })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.matches(":databricks_postgres:", h.read_file(root .. "/pgpass/.pgpass"))
+      assert.matches("PGPASSWORD=", h.read_file(root .. "/pgpass/db.env"))
+      assert.are.equal(384, h.mode(root .. "/pgpass/.pgpass"))
+      h.note_secrets({ subject })
+    end)
+
+    it("points the app's PGPASSFILE at the pgpass output, on the same volume mounted read-only", function()
       local side = sidecar()
-      local file
-      for i, a in ipairs(side.command) do
-        if a == "--pgpass-file" then file = side.command[i + 1] end
-      end
+      local file = agent_config().targets[1].output[1]:match("^pgpass:(.+)$")
       local app = find(pod().containers, function(c) return not is_rotator(c) end)
       assert.is_table(app, "no app container")
       assert.are.equal(file, find(app.env, named("PGPASSFILE")).value)
-      local mount = find(app.volumeMounts, function(m) return under(file, m) end)
+      local mount = mount_of(app, file)
       assert.is_table(mount, "the app does not mount the .pgpass volume")
       assert.is_true(mount.readOnly)
-      assert.are.equal(mount.name, find(side.volumeMounts, function(m) return under(file, m) end).name)
-      assert.are.equal(mount.mountPath, find(side.volumeMounts, named(mount.name)).mountPath)
+      assert.are.equal(mount.name, mount_of(side, file).name)
     end)
 
     it("gives every container resource requests and limits", function()
@@ -504,7 +560,8 @@ echo "rc=$rc ms=$(( (t1 - t0) / 1000000 ))"]], h.quote(EX .. "/daemon/run-rotato
     end)
 
     it("the strict reader rejects what it does not understand", function()
-      assert.has_error(function() yaml_subset("---\na: |\n  text\n") end)
+      assert.has_error(function() yaml_subset("---\na: >\n  text\n") end)
+      assert.are.same({ { a = "x = 1\n  y\n", b = 2 } }, yaml_subset("---\na: |\n  x = 1\n    y\nb: 2\n"))
       assert.has_error(function() yaml_subset("---\na: 1\n   b: 2\n") end)
       assert.has_error(function() yaml_subset("---\na: 1\na: 2\n") end)
       assert.has_error(function() yaml_subset("---\nmode: 0400\n") end)

@@ -59,7 +59,7 @@ describe("generated man pages and completion", function()
 
   it("complete option names, choices, output kinds and paths", function()
     assert.are.same({ "--auth" }, bash_complete({ "databricks-oauth-rotator", "--au" }))
-    assert.are.same({ "cli", "m2m", "u2m" }, bash_complete({ "databricks-oauth-rotator", "--auth", "" }))
+    assert.are.same({ "cli", "m2m", "oidc", "u2m" }, bash_complete({ "databricks-oauth-rotator", "--auth", "" }))
     assert.are.same({ "env:", "json:", "pgbouncer:", "pgpass:" },
       bash_complete({ "databricks-oauth-rotator", "--output", "" }))
     local dir = h.tmpdir("completion")

@@ -258,7 +258,7 @@ describe("rotator", function()
       { { "--pg-host", "h", "--interval", "1441" }, "from 1 to 1440" },
       { { "--pg-host", "h", "--interval", "abc" }, "needs a number" },
       { { "--pg-port", "5432" }, "PostgreSQL host is required" },
-      { { "--pg-host", "h", "--auth", "magic" }, "%-%-auth must be m2m, u2m or cli" },
+      { { "--pg-host", "h", "--auth", "magic" }, "%-%-auth must be m2m, u2m, cli or oidc" },
       { { "--pg-host", "h", "--pg-port", "70000" }, "1%-65535" },
       { { "--pg-host", "h", "--instance-name", "a", "--endpoint", "projects/p/branches/b/endpoints/e" }, "exclusive" },
       { { "--pg-host", "h", "--endpoint", "nonsense" }, "projects/<project>" },

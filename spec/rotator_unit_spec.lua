@@ -29,7 +29,7 @@ describe("Rotator.new", function()
     { { rotation_interval = 0 }, "from 1 to 1440" },
     { { rotation_interval = 1441 }, "from 1 to 1440" },
     { { rotation_interval = 2.5 }, "whole number" },
-    { { auth = "sso" }, "^auth must be m2m, u2m or cli" },
+    { { auth = "sso" }, "^auth must be m2m, u2m, cli or oidc" },
     { { workspace_url = "ftp://x" }, "https://" },
     { { pg_host = false }, "PostgreSQL host is required" },
     { { instance_name = "a", endpoint = "projects/p/branches/b/endpoints/e" }, "exclusive" },

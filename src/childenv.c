@@ -11,7 +11,9 @@ extern char **environ;
 
 static const char *const secret_names[] = {
     "DATABRICKS_CLIENT_SECRET", "DATABRICKS_TOKEN", "DATABRICKS_OIDC_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "PGPASSWORD", NULL,
+    "PGPASSWORD",
+    /* The SDKs' other secret-bearing variables: never ours to pass on. */
+    "DATABRICKS_PASSWORD", "ARM_CLIENT_SECRET", "GOOGLE_CREDENTIALS", "DATABRICKS_GOOGLE_CREDENTIALS", NULL,
 };
 
 static int same_name(const char *a, const char *b)

@@ -2,7 +2,9 @@
  * Databricks CLI, browser openers, the rotator's --on-rotate hooks): ours,
  * minus every variable that holds a secret — by name
  * (DATABRICKS_CLIENT_SECRET, DATABRICKS_TOKEN, DATABRICKS_OIDC_TOKEN,
- * ACTIONS_ID_TOKEN_REQUEST_TOKEN, PGPASSWORD) or because its value contains
+ * ACTIONS_ID_TOKEN_REQUEST_TOKEN, PGPASSWORD, and the SDKs' other secret
+ * variables: DATABRICKS_PASSWORD, ARM_CLIENT_SECRET, GOOGLE_CREDENTIALS,
+ * DATABRICKS_GOOGLE_CREDENTIALS) or because its value contains
  * a secret the process knows (redact.h's registry) — plus the caller's
  * extra variables. */
 #ifndef DBX_CHILDENV_H

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clitoken.h"
 #include "httperr.h"
 #include "login.h"
+#include "oidc.h"
 #include "tokenstore.h"
 #include "timeutil.h"
 
@@ -25,6 +27,11 @@ struct dbx_client {
     dbx_buf url;               /* scratch: the URL of the current call */
     unsigned auth_gen;         /* the tok_gen auth was built for */
     double next_early_refresh; /* after a failed early refresh: not before */
+    char *wsid_header;         /* "X-Databricks-Workspace-Id: <id>", or NULL */
+    char *env_subject;         /* env_oidc: the JWT last read from the variable, kept registered as a
+                                  secret while the client lives (it stays in our environment, so no
+                                  message and no child environment may carry it) */
+    int cli_force_refresh;     /* databricks_cli: -1 not yet known, 0/1 (clitoken.h) */
 };
 
 const dbx_config *dbx_client_config(const dbx_client *c)
@@ -45,6 +52,11 @@ const dbx_token *dbx_client_current_token(const dbx_client *c)
 const char *dbx_client_user_agent(const dbx_client *c)
 {
     return c->user_agent;
+}
+
+const char *dbx_client_workspace_id(const dbx_client *c)
+{
+    return c->cfg.workspace_id;
 }
 
 /* Tokens in the config: a PAT, or a handed-in access/refresh token. */
@@ -85,14 +97,34 @@ dbx_client *dbx_client_new(dbx_config *cfg, const char *user_agent, dbx_jsonenv 
     }
     c->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
-    c->user_agent = strdup(user_agent);
+    c->cli_force_refresh = -1;
+    /* The SDKs' "auth/<method>" segment closes the User-Agent. */
+    {
+        dbx_buf ua = {0};
+        /* Tokens stored by the browser sign-in (the rotator's u2m source)
+         * are the SDKs' external-browser, not a handed-in token. */
+        const char *sdk = c->cfg.token_store ? "external-browser" : dbx_auth_sdk_name(c->cfg.auth);
+        if (dbx_buf_puts(&ua, user_agent) == 0 && (!*sdk || (dbx_buf_puts(&ua, *user_agent ? " auth/" : "auth/") == 0 &&
+                                                              dbx_buf_puts(&ua, sdk) == 0)))
+            c->user_agent = ua.data;
+        else
+            dbx_buf_free(&ua);
+    }
+    if (c->cfg.workspace_id) {
+        dbx_buf h = {0};
+        if (dbx_buf_printf(&h, "X-Databricks-Workspace-Id: %s", c->cfg.workspace_id) == 0)
+            c->wsid_header = h.data;
+        else
+            dbx_buf_free(&h);
+    }
     hc.ca_file = c->cfg.ca_file;
-    hc.user_agent = user_agent;
+    hc.user_agent = c->user_agent;
     hc.timeout = c->cfg.timeout;
     hc.retry_budget = c->cfg.retry_timeout;
     hc.max_body = c->cfg.max_response_bytes;
-    if (!c->user_agent || !(c->http = dbx_http_new(&hc, err)) || init_tokens(c, json, err) != 0) {
-        if (!c->user_agent)
+    if (!c->user_agent || (c->cfg.workspace_id && !c->wsid_header) || !(c->http = dbx_http_new(&hc, err)) ||
+        init_tokens(c, json, err) != 0) {
+        if (!c->user_agent || (c->cfg.workspace_id && !c->wsid_header))
             dbx_err_set(err, DBX_EIO, "out of memory creating a client");
         dbx_client_free(c);
         return NULL;
@@ -110,13 +142,15 @@ void dbx_client_free(dbx_client *c)
     dbx_buf_free(&c->url);
     dbx_config_free(&c->cfg);
     free(c->user_agent);
+    free(c->wsid_header);
+    dbx_oidc_release(c->env_subject);
     free(c);
 }
 
 int dbx_client_endpoints(dbx_client *c, dbx_ctx *ctx, const dbx_oauth_endpoints **ep, dbx_err *err)
 {
     if (!c->have_ep) {
-        if (dbx_oauth_discover(c->http, ctx->json, c->cfg.host, &c->ep, err) != 0)
+        if (dbx_oauth_discover(c->http, ctx->json, c->cfg.host, c->cfg.account_id, &c->ep, err) != 0)
             return -1;
         c->have_ep = 1;
     }
@@ -126,19 +160,59 @@ int dbx_client_endpoints(dbx_client *c, dbx_ctx *ctx, const dbx_oauth_endpoints 
 
 /* Gets a new token for the client's auth type. `early`: the current token
  * is still valid, so a single attempt is enough. */
+/* Workload identity federation: the subject token, read afresh, for an
+ * access token. */
+static int exchange(dbx_client *c, dbx_ctx *ctx, int early, dbx_token *out, dbx_err *err)
+{
+    const dbx_oauth_endpoints *ep;
+    dbx_oauth_grant g = {0};
+    char *subject;
+    int rc;
+    if (dbx_client_endpoints(c, ctx, &ep, err) != 0)
+        return -1;
+    subject = dbx_oidc_subject_token(c->http, ctx->json, &c->cfg, dbx_oidc_audience(&c->cfg, ep->token), err);
+    if (!subject)
+        return -1;
+    g.token_url = ep->token;
+    g.client_id = c->cfg.client_id;
+    g.scope = c->cfg.scopes;
+    g.subject_token = subject;
+    g.no_retry = early;
+    rc = dbx_oauth_token_exchange(c->http, ctx->json, &g, out, err);
+    if (c->cfg.auth == DBX_AUTH_ENV_OIDC) {
+        dbx_oidc_release(c->env_subject);
+        c->env_subject = subject;
+    } else {
+        dbx_oidc_release(subject);
+    }
+    return rc;
+}
+
 static int acquire(dbx_client *c, dbx_ctx *ctx, int early, dbx_token *out, dbx_err *err)
 {
     const dbx_oauth_endpoints *ep;
     dbx_oauth_grant g = {0};
+    dbx_cli_opts co = {0};
     switch (c->cfg.auth) {
     case DBX_AUTH_CLI:
-        return dbx_cli_token(ctx->json, c->cfg.databricks_cli, c->cfg.host, c->cfg.timeout, out, err);
+        co.cli = c->cfg.databricks_cli;
+        co.host = c->cfg.host;
+        co.profile = c->cfg.profile;
+        co.account_id = c->cfg.account_id;
+        co.timeout = c->cfg.timeout;
+        co.force_refresh = &c->cli_force_refresh;
+        return dbx_cli_token(ctx->json, &co, out, err);
+    case DBX_AUTH_ENV_OIDC:
+    case DBX_AUTH_FILE_OIDC:
+    case DBX_AUTH_GITHUB_OIDC:
+        return exchange(c, ctx, early, out, err);
     case DBX_AUTH_M2M:
         if (dbx_client_endpoints(c, ctx, &ep, err) != 0)
             return -1;
         g.token_url = ep->token;
         g.client_id = c->cfg.client_id;
         g.client_secret = c->cfg.client_secret;
+        g.scope = c->cfg.scopes;
         g.no_retry = early;
         return dbx_oauth_client_credentials(c->http, ctx->json, &g, out, err);
     case DBX_AUTH_U2M:
@@ -195,7 +269,7 @@ int dbx_client_login(dbx_client *c, dbx_ctx *ctx, int (*open_browser)(void *ud, 
     o.host = c->cfg.host;
     o.client_id = c->cfg.client_id;
     o.client_secret = c->cfg.client_secret;
-    o.redirect_uri = c->cfg.redirect_uri;
+    o.redirect_uri = c->cfg.redirect_given ? c->cfg.redirect_uri : NULL;
     o.scopes = c->cfg.scopes;
     o.timeout = c->cfg.login_timeout;
     o.open_browser = open_browser;
@@ -310,13 +384,52 @@ int dbx_client_authorization(dbx_client *c, dbx_ctx *ctx, dbx_buf *out, dbx_err 
 
 static int renewable(const dbx_client *c)
 {
-    return c->cfg.auth == DBX_AUTH_M2M || c->cfg.auth == DBX_AUTH_CLI || c->cfg.token_store ||
+    return c->cfg.auth == DBX_AUTH_M2M || c->cfg.auth == DBX_AUTH_CLI || DBX_AUTH_IS_OIDC(c->cfg.auth) ||
+           c->cfg.token_store ||
            ((c->cfg.auth == DBX_AUTH_U2M || c->cfg.auth == DBX_AUTH_TOKEN) && c->tok.refresh);
 }
 
 static int client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
                        const char *content_type, const char *body, size_t body_len,
                        const char *const *headers, dbx_http_response *resp, dbx_err *err);
+
+/* Worth one renewal and a retry: a 401 (revoked or rotated early), or a 403
+ * on a token past or within the SDKs' 40 s buffer of its expiry (some
+ * services answer an expired token with 403; a 403 on a fresh token is a
+ * real permission error and is reported as it is). */
+static int renew_for(const dbx_client *c, long status)
+{
+    if (!renewable(c))
+        return 0;
+    if (status == 401)
+        return 1;
+    return status == 403 && c->tok.expires_at > 0 && dbx_now() >= c->tok.expires_at - DBX_TOKEN_SDK_BUFFER;
+}
+
+/* The header list of a call: the caller's plus the workspace id header,
+ * in a list the caller frees (*own). -1 with err when the caller set the
+ * header itself (the configured workspace id is the client's, as the
+ * Authorization header is) or out of memory. */
+static int call_headers(const dbx_client *c, const char *const *headers, const char ***own, dbx_err *err)
+{
+    size_t n = 0;
+    const char **list;
+    *own = NULL;
+    for (; headers && headers[n]; n++)
+        if (strncasecmp(headers[n], "X-Databricks-Workspace-Id:", 26) == 0)
+            return dbx_err_set(err, DBX_ECONFIG,
+                               "request: the X-Databricks-Workspace-Id header is set by the client (workspace_id "
+                               "%s) and cannot be overridden",
+                               c->cfg.workspace_id);
+    if (!(list = malloc((n + 2) * sizeof *list)))
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        list[i] = headers[i];
+    list[n] = c->wsid_header;
+    list[n + 1] = NULL;
+    *own = list;
+    return 0;
+}
 
 int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
                     const char *content_type, const char *body, size_t body_len,
@@ -338,10 +451,16 @@ static int client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const ch
     dbx_http_request req = {0};
     char what[300];
     int rc = -1;
+    const char **own = NULL;
 
     resp->status = 0; /* nothing from an earlier call on the same response */
     if (!path || path[0] != '/')
         return dbx_err_set(err, DBX_ECONFIG, "request path must start with '/' (got \"%.100s\")", path ? path : "");
+    if (c->wsid_header) {
+        if (call_headers(c, headers, &own, err) != 0)
+            return -1;
+        headers = own;
+    }
     for (int round = 0; round < 2; round++) {
         /* The token first: getting one may run on_tokens, which may itself
          * call this client (and reuse the scratch URL buffer). */
@@ -369,8 +488,9 @@ static int client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const ch
             rc = 0;
             break;
         }
-        if (resp->status == 401 && round == 0 && renewable(c)) {
-            /* The token was revoked or rotated early: renew once. */
+        if (round == 0 && renew_for(c, resp->status)) {
+            /* The token was revoked, rotated early or has just expired:
+             * renew once. */
             c->tok.expires_at = c->tok.obtained_at = dbx_now() - 1;
             c->next_early_refresh = 0;
             continue;
@@ -379,6 +499,7 @@ static int client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const ch
         dbx_http_error(ctx->json, resp, what, err);
         break;
     }
+    free(own);
     return rc;
 }
 

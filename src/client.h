@@ -41,7 +41,10 @@ const dbx_config *dbx_client_config(const dbx_client *c);
 /* The client's transport, for calls that need it directly (the stored
  * token refresh). */
 dbx_http *dbx_client_http(dbx_client *c);
+/* The User-Agent sent (the caller's, plus the SDKs' "auth/<method>"). */
 const char *dbx_client_user_agent(const dbx_client *c);
+/* The workspace id sent as X-Databricks-Workspace-Id on every call, or NULL. */
+const char *dbx_client_workspace_id(const dbx_client *c);
 
 /* A usable access token (refreshed when stale or expired) and its expiry
  * (0 for a PAT). The pointer is valid until the next call on this client. */
@@ -72,8 +75,10 @@ int dbx_client_endpoints(dbx_client *c, dbx_ctx *ctx, const dbx_oauth_endpoints 
 
 /* Calls the workspace: path may carry a query ("/api/...?a=b"). Returns 0
  * for a 2xx response (resp filled), -1 with an error otherwise (resp still
- * holds whatever the server sent). A 401 with an OAuth token that can be
- * renewed is retried once with a new token. */
+ * holds whatever the server sent). A 401 with a token that can be renewed,
+ * or a 403 on one past or within 40 s of its expiry, is retried once with a
+ * new token. The workspace id header (config workspace_id) goes with every
+ * call. */
 int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
                     const char *content_type, const char *body, size_t body_len,
                     const char *const *headers, dbx_http_response *resp, dbx_err *err);

@@ -3,6 +3,7 @@
  * "belongs to another type" errors, so both stay consistent. */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "buf.h"
 #include "hostname.h"
+#include "loopback.h"
 #include "redact.h"
 
 const dbx_config_key dbx_config_keys[] = {
@@ -21,14 +23,30 @@ const dbx_config_key dbx_config_keys[] = {
     {"cluster_id", "string"},    {"ca_bundle", "string"},     {"timeout", "number"},
     {"retry_timeout", "number"}, {"on_tokens", "function"},   {"databricks_cli", "string"},
     {"max_response_bytes", "number"},
+    /* 0.2: auth breadth (DESIGN.md §7) */
+    {"oidc_token_env", "string"}, {"oidc_token_file", "string"}, {"token_audience", "string"},
+    {"account_id", "string"},     {"workspace_id", "string"},    {"profile", "string"},
     {NULL, NULL},
 };
 
-static const char *const auth_names[] = {"none", "pat", "oauth_m2m", "oauth_u2m", "token", "databricks_cli"};
+static const char *const auth_names[DBX_AUTH_COUNT] = {
+    "none", "pat", "oauth_m2m", "oauth_u2m", "token", "databricks_cli", "env_oidc", "file_oidc", "github_oidc",
+};
+
+/* The SDKs have no auth type for a handed-in OAuth token: they send one
+ * given as `token` with their PAT method, so that is its name here. */
+static const char *const sdk_names[DBX_AUTH_COUNT] = {
+    "", "pat", "oauth-m2m", "external-browser", "pat", "databricks-cli", "env-oidc", "file-oidc", "github-oidc",
+};
 
 const char *dbx_auth_type_name(dbx_auth_type t)
 {
-    return auth_names[t <= DBX_AUTH_CLI ? t : 0];
+    return auth_names[(unsigned)t < DBX_AUTH_COUNT ? t : 0];
+}
+
+const char *dbx_auth_sdk_name(dbx_auth_type t)
+{
+    return sdk_names[(unsigned)t < DBX_AUTH_COUNT ? t : 0];
 }
 
 int dbx_config_check_key(const char *key, dbx_err *err)
@@ -61,17 +79,24 @@ typedef struct cred_key {
 } cred_key;
 
 #define IN(field) offsetof(dbx_config_input, field)
+#define OIDC (BIT(DBX_AUTH_ENV_OIDC) | BIT(DBX_AUTH_FILE_OIDC) | BIT(DBX_AUTH_GITHUB_OIDC))
 static const cred_key cred_keys[] = {
     {"token", IN(token), BIT(DBX_AUTH_PAT), BIT(DBX_AUTH_PAT), DBX_AUTH_PAT},
     {"client_secret", IN(client_secret), BIT(DBX_AUTH_M2M) | BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_TOKEN),
      BIT(DBX_AUTH_M2M), DBX_AUTH_M2M},
-    {"client_id", IN(client_id), BIT(DBX_AUTH_M2M) | BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_TOKEN),
+    /* Federation takes a client_id (the service principal the federation
+     * policy belongs to); without one it is account-wide federation. */
+    {"client_id", IN(client_id), BIT(DBX_AUTH_M2M) | BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_TOKEN) | OIDC,
      BIT(DBX_AUTH_M2M), DBX_AUTH_M2M},
     {"access_token", IN(access_token), BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_TOKEN), BIT(DBX_AUTH_TOKEN),
      DBX_AUTH_TOKEN},
     {"refresh_token", IN(refresh_token), BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_TOKEN), 0, DBX_AUTH_U2M},
     {"redirect_uri", IN(redirect_uri), BIT(DBX_AUTH_U2M), 0, DBX_AUTH_U2M},
-    {"scopes", IN(scopes), BIT(DBX_AUTH_U2M), 0, DBX_AUTH_U2M},
+    {"scopes", IN(scopes), BIT(DBX_AUTH_U2M) | BIT(DBX_AUTH_M2M) | OIDC, 0, DBX_AUTH_U2M},
+    {"oidc_token_env", IN(oidc_token_env), BIT(DBX_AUTH_ENV_OIDC), 0, DBX_AUTH_ENV_OIDC},
+    {"oidc_token_file", IN(oidc_token_file), BIT(DBX_AUTH_FILE_OIDC), BIT(DBX_AUTH_FILE_OIDC), DBX_AUTH_FILE_OIDC},
+    {"token_audience", IN(token_audience), OIDC, 0, DBX_AUTH_ENV_OIDC},
+    {"profile", IN(profile), BIT(DBX_AUTH_CLI), 0, DBX_AUTH_CLI},
     {NULL, 0, 0, 0, DBX_AUTH_NONE},
 };
 
@@ -87,7 +112,7 @@ static int present(const char *s)
 
 static dbx_auth_type parse_auth_type(const char *s)
 {
-    for (int t = DBX_AUTH_PAT; t <= DBX_AUTH_CLI; t++)
+    for (int t = DBX_AUTH_PAT; t < DBX_AUTH_COUNT; t++)
         if (strcmp(s, auth_names[t]) == 0)
             return (dbx_auth_type)t;
     return DBX_AUTH_NONE;
@@ -97,7 +122,7 @@ static dbx_auth_type parse_auth_type(const char *s)
  * naming the two types whose credentials are mixed. */
 static int infer_auth_type(const dbx_config_input *in, dbx_auth_type *out, dbx_err *err)
 {
-    dbx_auth_type found[3];
+    dbx_auth_type found[6];
     int n = 0;
     int u2m = present(in->access_token) || present(in->refresh_token) || present(in->redirect_uri);
     if (present(in->token))
@@ -106,10 +131,17 @@ static int infer_auth_type(const dbx_config_input *in, dbx_auth_type *out, dbx_e
         found[n++] = DBX_AUTH_M2M;
     if (u2m)
         found[n++] = present(in->access_token) && !present(in->redirect_uri) ? DBX_AUTH_TOKEN : DBX_AUTH_U2M;
+    /* Keys that belong to one method only name it unambiguously. */
+    if (present(in->oidc_token_file))
+        found[n++] = DBX_AUTH_FILE_OIDC;
+    if (present(in->oidc_token_env))
+        found[n++] = DBX_AUTH_ENV_OIDC;
+    if (present(in->profile))
+        found[n++] = DBX_AUTH_CLI;
     if (n == 0)
         return dbx_err_set(err, DBX_ECONFIG,
-                           "no credentials: set auth_type (pat | oauth_m2m | oauth_u2m | token | "
-                           "databricks_cli) and its credentials");
+                           "no credentials: set auth_type (pat | oauth_m2m | oauth_u2m | token | databricks_cli | "
+                           "env_oidc | file_oidc | github_oidc) and its credentials");
     if (n > 1)
         return dbx_err_set(err, DBX_ECONFIG,
                            "more than one authentication method configured: %s and %s; a connection "
@@ -146,6 +178,108 @@ static int check_credentials(const dbx_config_input *in, dbx_auth_type t, dbx_er
     if (present(in->client_secret) && !present(in->client_id))
         return dbx_err_set(err, DBX_ECONFIG, "client_secret given without client_id");
     return 0;
+}
+
+/* Printable ASCII without spaces (values that end up in a header, a URL
+ * or argv). */
+static int printable(const char *s, int spaces)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < (spaces ? 0x20 : 0x21) || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
+}
+
+static int env_name(const char *s)
+{
+    if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
+        return 0;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* The keys of 0.2 that are not credentials: account and workspace ids,
+ * the federation settings, the CLI profile. */
+static int check_identifiers(const dbx_config_input *in, const char *host, const char *host_wsid, dbx_err *err)
+{
+    if (in->account_id && !dbx_ident_valid(in->account_id, 64))
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "account_id \"%.80s\" is not an account id (letters, digits and '-', as in the account "
+                           "console URL)",
+                           in->account_id);
+    if (dbx_host_is_account(host) && !in->account_id)
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "host %.100s is an account console host: set account_id (its OAuth endpoints are "
+                           "%s/oidc/accounts/<account_id>/v1/...)",
+                           host, host);
+    if (in->workspace_id && !dbx_ident_valid(in->workspace_id, 100))
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "workspace_id \"%.80s\" is not a workspace id (digits, or an identifier of letters, "
+                           "digits, '.', '_', ':', '-')",
+                           in->workspace_id);
+    if (in->workspace_id && host_wsid[0] && strcmp(in->workspace_id, host_wsid) != 0)
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "workspace_id \"%.80s\" conflicts with the workspace id %.80s in host's query: give one",
+                           in->workspace_id, host_wsid);
+    if (in->oidc_token_env && !env_name(in->oidc_token_env))
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "oidc_token_env \"%.80s\" is not an environment variable name (letters, digits, '_')",
+                           in->oidc_token_env);
+    if (in->oidc_token_file && !*in->oidc_token_file)
+        return dbx_err_set(err, DBX_ECONFIG, "oidc_token_file is empty: give the path of the file holding the JWT");
+    if (in->token_audience && !printable(in->token_audience, 0))
+        return dbx_err_set(err, DBX_ECONFIG, "token_audience must be printable ASCII without spaces");
+    /* The profile is an argument of the CLI: never something it could read
+     * as a flag. */
+    if (in->profile && (!printable(in->profile, 1) || in->profile[0] == '-' || strlen(in->profile) > 200))
+        return dbx_err_set(err, DBX_ECONFIG,
+                           "profile \"%.80s\" is not a profile name (printable, not starting with '-')", in->profile);
+    if (in->scopes && !printable(in->scopes, 1))
+        return dbx_err_set(err, DBX_ECONFIG, "scopes must be printable ASCII (scope names separated by spaces)");
+    return 0;
+}
+
+static int scope_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The scopes to request, as the Go SDK resolves them: split on spaces and
+ * commas, sorted, duplicates dropped (default `def`); for the browser
+ * sign-in offline_access always leads (without it there is no refresh
+ * token). NULL when out of memory. */
+static char *resolve_scopes(const char *given, const char *def, int offline)
+{
+    char *copy = strdup(given && *given ? given : def), *save = NULL, *tok;
+    const char *list[64];
+    size_t n = 0;
+    dbx_buf out = {0};
+    if (!copy)
+        return NULL;
+    for (tok = strtok_r(copy, " ,\t", &save); tok && n < 64; tok = strtok_r(NULL, " ,\t", &save))
+        if (!(offline && strcmp(tok, "offline_access") == 0))
+            list[n++] = tok;
+    if (n == 0)
+        list[n++] = def;
+    qsort(list, n, sizeof list[0], scope_cmp);
+    if (offline && dbx_buf_puts(&out, "offline_access"))
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(list[i], list[i - 1]) == 0)
+            continue;
+        if ((out.len && dbx_buf_puts(&out, " ")) || dbx_buf_puts(&out, list[i]))
+            goto oom;
+    }
+    free(copy);
+    return out.data;
+oom:
+    free(copy);
+    dbx_buf_free(&out);
+    return NULL;
 }
 
 static int dup_into(char **dst, const char *src)
@@ -221,24 +355,30 @@ static int resolve_ca(const dbx_config_input *in, dbx_config *out, dbx_err *err)
 
 int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
 {
-    char host[300];
+    char host[300], host_wsid[128] = "";
     dbx_auth_type t = DBX_AUTH_NONE;
+    int wsid_len;
 
     memset(out, 0, sizeof *out);
     if (!in->host)
         return dbx_err_set(err, DBX_ECONFIG, "host is required (the workspace URL, e.g. https://x.cloud.databricks.com)");
     if (dbx_normalize_host(in->host, host, sizeof host, err) != 0)
         return -1;
+    /* Normalisation drops the query; the workspace id it may carry
+     * (?o=, ?w=, ?workspace_id=) is kept for the workspace id header. */
+    if ((wsid_len = dbx_host_workspace_id(in->host, host_wsid, sizeof host_wsid, err)) < 0)
+        return -1;
     if (in->auth_type) {
         t = parse_auth_type(in->auth_type);
         if (t == DBX_AUTH_NONE)
             return dbx_err_set(err, DBX_ECONFIG,
-                               "auth_type \"%.40s\" is not one of pat, oauth_m2m, oauth_u2m, token, databricks_cli",
+                               "auth_type \"%.40s\" is not one of pat, oauth_m2m, oauth_u2m, token, databricks_cli, "
+                               "env_oidc, file_oidc, github_oidc",
                                in->auth_type);
     } else if (infer_auth_type(in, &t, err) != 0) {
         return -1;
     }
-    if (check_credentials(in, t, err) != 0 ||
+    if (check_credentials(in, t, err) != 0 || check_identifiers(in, host, host_wsid, err) != 0 ||
         check_number("timeout", in->timeout, 1, 3600, err) != 0 ||
         check_number("retry_timeout", in->retry_timeout, 0, 3600, err) != 0 ||
         check_number("login_timeout", in->login_timeout, 1, 3600, err) != 0)
@@ -248,8 +388,16 @@ int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
                            in->max_response_bytes);
     if (in->has_open_browser && t != DBX_AUTH_U2M)
         return dbx_err_set(err, DBX_ECONFIG, "open_browser is only used by auth_type oauth_u2m");
+    if (in->redirect_uri) {
+        /* Its shape is checked here, before any network call, not when the
+         * listener is about to start. */
+        dbx_redirect r;
+        if (dbx_parse_redirect_uri(in->redirect_uri, &r, err) != 0)
+            return -1;
+    }
 
     out->auth = t;
+    out->redirect_given = in->redirect_uri != NULL;
     out->expires_at = in->expires_at != DBX_UNSET && in->expires_at > 0 ? in->expires_at : 0;
     out->timeout = in->timeout != DBX_UNSET ? in->timeout : 60;
     out->retry_timeout = in->retry_timeout != DBX_UNSET ? in->retry_timeout : 300;
@@ -264,11 +412,22 @@ int dbx_config_build(const dbx_config_input *in, dbx_config *out, dbx_err *err)
         dup_into(&out->redirect_uri, in->redirect_uri ? in->redirect_uri
                                      : t == DBX_AUTH_U2M ? DBX_DEFAULT_REDIRECT
                                                          : NULL) ||
-        dup_into(&out->scopes, in->scopes ? in->scopes : t == DBX_AUTH_U2M ? DBX_DEFAULT_U2M_SCOPES : NULL) ||
         dup_into(&out->databricks_cli, in->databricks_cli ? in->databricks_cli : "databricks") ||
-        dup_into(&out->token_store, in->token_store)) {
+        dup_into(&out->account_id, in->account_id) ||
+        dup_into(&out->workspace_id, in->workspace_id ? in->workspace_id : wsid_len > 0 ? host_wsid : NULL) ||
+        dup_into(&out->oidc_token_env,
+                 in->oidc_token_env ? in->oidc_token_env : t == DBX_AUTH_ENV_OIDC ? DBX_DEFAULT_OIDC_TOKEN_ENV : NULL) ||
+        dup_into(&out->oidc_token_file, in->oidc_token_file) || dup_into(&out->token_audience, in->token_audience) ||
+        dup_into(&out->profile, in->profile) || dup_into(&out->token_store, in->token_store)) {
         dbx_config_free(out);
         return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    if (t == DBX_AUTH_U2M || t == DBX_AUTH_M2M || DBX_AUTH_IS_OIDC(t)) {
+        out->scopes = resolve_scopes(in->scopes, DBX_DEFAULT_SCOPES, t == DBX_AUTH_U2M);
+        if (!out->scopes) {
+            dbx_config_free(out);
+            return dbx_err_set(err, DBX_EIO, "out of memory");
+        }
     }
     if (check_compute(in, out, err) != 0 || resolve_ca(in, out, err) != 0) {
         dbx_config_free(out);
@@ -307,6 +466,12 @@ void dbx_config_free(dbx_config *c)
     free(c->serverless_compute_id);
     free(c->ca_file);
     free(c->databricks_cli);
+    free(c->account_id);
+    free(c->workspace_id);
+    free(c->oidc_token_env);
+    free(c->oidc_token_file);
+    free(c->token_audience);
+    free(c->profile);
     free(c->token_store);
     memset(c, 0, sizeof *c);
 }

@@ -76,6 +76,16 @@ void dbx_err_set_code(dbx_err *e, const char *code, size_t len)
     copy_field(e->error_code, sizeof e->error_code, code, len);
 }
 
+void dbx_err_set_details(dbx_err *e, const char *json, size_t len)
+{
+    if (!json || len >= sizeof e->details) {
+        e->details[0] = '\0';
+        return;
+    }
+    memcpy(e->details, json, len);
+    e->details[len] = '\0';
+}
+
 void dbx_err_set_request_id(dbx_err *e, const char *id, size_t len)
 {
     copy_field(e->request_id, sizeof e->request_id, id, len);

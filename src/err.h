@@ -29,6 +29,11 @@ typedef struct dbx_err {
     char error_code[64];  /* server's error_code / OAuth error, "" if none */
     char request_id[96];  /* x-request-id of the failing response, "" if none */
     char message[1024];
+    /* The server's `details` array as JSON text ("" if none, or when it did
+     * not fit: details are extra, never worth a truncated document). Kept
+     * raw here; the binding decodes it into err.details and scrubs every
+     * string in it like a message (l_util.c). */
+    char details[2048];
 } dbx_err;
 
 void dbx_err_clear(dbx_err *e);
@@ -47,6 +52,9 @@ int dbx_err_context(dbx_err *e, const char *fmt, ...)
 int dbx_err_append(dbx_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void dbx_err_set_code(dbx_err *e, const char *code, size_t len);
+/* Keeps `json` (a JSON array, len bytes) as the details; dropped when it
+ * does not fit. */
+void dbx_err_set_details(dbx_err *e, const char *json, size_t len);
 void dbx_err_set_request_id(dbx_err *e, const char *id, size_t len);
 
 /* "config", "auth", ... as in DESIGN.md. */

@@ -101,6 +101,100 @@ int dbx_normalize_host(const char *in, char *out, size_t n, dbx_err *err)
     return 0;
 }
 
+int dbx_ident_valid(const char *s, size_t max)
+{
+    size_t n = 0;
+    if (!s || !*s)
+        return 0;
+    for (; s[n]; n++)
+        if (!(isalnum((unsigned char)s[n]) || s[n] == '.' || s[n] == '_' || s[n] == ':' || s[n] == '-'))
+            return 0;
+    return n <= max;
+}
+
+int dbx_host_is_account(const char *h)
+{
+    return strncmp(h, "https://accounts.", 17) == 0 || strncmp(h, "https://accounts-dod.", 21) == 0;
+}
+
+static int hexdigit(int c)
+{
+    return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
+}
+
+/* The percent-decoded value of query parameter `name`; 1 found (possibly
+ * empty), 0 absent, -1 not decodable or too long. */
+static int query_param(const char *q, const char *qend, const char *name, char *out, size_t cap)
+{
+    size_t nlen = strlen(name);
+    while (q < qend) {
+        const char *amp = memchr(q, '&', (size_t)(qend - q)), *pe = amp ? amp : qend;
+        if ((size_t)(pe - q) > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=') {
+            size_t j = 0;
+            for (const char *v = q + nlen + 1; v < pe; v++) {
+                int c = (unsigned char)*v;
+                if (c == '%') {
+                    int hi, lo;
+                    if (pe - v < 3 || (hi = hexdigit((unsigned char)v[1])) < 0 || (lo = hexdigit((unsigned char)v[2])) < 0)
+                        return -1;
+                    c = hi * 16 + lo;
+                    v += 2;
+                } else if (c == '+') {
+                    c = ' ';
+                }
+                if (j + 1 >= cap)
+                    return -1;
+                out[j++] = (char)c;
+            }
+            out[j] = '\0';
+            return 1;
+        }
+        q = pe + (amp ? 1 : 0);
+    }
+    return 0;
+}
+
+static int all_digits(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+int dbx_host_workspace_id(const char *in, char *out, size_t n, dbx_err *err)
+{
+    const char *q = in ? strchr(in, '?') : NULL, *qend;
+    char v[128];
+    static const char *const numeric[] = {"o", "workspace_id", NULL};
+    int r;
+    if (!q)
+        return 0;
+    q++;
+    qend = q + strcspn(q, "#");
+    while (qend > q && isspace((unsigned char)qend[-1]))
+        qend--;
+    r = query_param(q, qend, "w", v, sizeof v);
+    if (r == 1 && v[0]) {
+        if (!dbx_ident_valid(v, 100) || strlen(v) >= n)
+            return dbx_err_set(err, DBX_ECONFIG,
+                               "host: the workspace id in ?w= is not an identifier (letters, digits, '.', '_', ':', '-')");
+        strcpy(out, v);
+        return (int)strlen(v);
+    }
+    for (int i = 0; numeric[i]; i++) {
+        r = query_param(q, qend, numeric[i], v, sizeof v);
+        /* The Go SDK takes ?o= / ?workspace_id= only when numeric. */
+        if (r == 1 && all_digits(v) && strlen(v) < n && strlen(v) <= 20) {
+            strcpy(out, v);
+            return (int)strlen(v);
+        }
+    }
+    return 0;
+}
+
 /* Matches `prefix` then one id segment (optionally followed by '/' or a query). */
 static size_t segment_after(const char *path, const char *prefix, char *out, size_t n)
 {
@@ -124,19 +218,24 @@ static size_t segment_after(const char *path, const char *prefix, char *out, siz
 
 size_t dbx_warehouse_id_from_http_path(const char *path, char *out, size_t n)
 {
-    size_t len = segment_after(path, "/sql/1.0/warehouses/", out, n);
-    return len ? len : segment_after(path, "/sql/1.0/endpoints/", out, n);
+    size_t len;
+    if (path && *path == '/')
+        path++; /* the leading '/' is optional, as in the SDKs */
+    len = segment_after(path, "sql/1.0/warehouses/", out, n);
+    return len ? len : segment_after(path, "sql/1.0/endpoints/", out, n);
 }
 
 size_t dbx_cluster_id_from_http_path(const char *path, char *out, size_t n)
 {
     const char *p;
-    if (!path || strncmp(path, "/sql/protocolv1/o/", 18) != 0)
+    if (path && *path == '/')
+        path++;
+    if (!path || strncmp(path, "sql/protocolv1/o/", 17) != 0)
         return 0;
-    p = path + 18;
+    p = path + 17;
     while (isdigit((unsigned char)*p))
         p++;
-    if (*p != '/' || p == path + 18)
+    if (*p != '/' || p == path + 17)
         return 0; /* the workspace id is numeric */
     return segment_after(p, "/", out, n);
 }

@@ -38,6 +38,33 @@ static void trim(const char **s, const char **e)
         (*e)--;
 }
 
+/* The Go SDK's inline comment and quote rules (see ini.h) on v[s, e). */
+static void go_value(const char **s, const char **e)
+{
+    const char *v = *s, *end = *e, *c = NULL;
+    for (const char *p = v; p + 1 < end; p++)
+        if (p[0] == ' ' && p[1] == '#') {
+            c = p;
+            break;
+        }
+    for (const char *p = v; !c && p + 1 < end; p++)
+        if (p[0] == ' ' && p[1] == ';') {
+            c = p;
+            break;
+        }
+    if (c) {
+        end = c;
+        while (end > v && isspace((unsigned char)end[-1]))
+            end--;
+    }
+    if (end - v >= 2 && (*v == '"' || *v == '\'') && end[-1] == *v && memchr(v + 1, *v, (size_t)(end - v - 1)) == end - 1) {
+        v++;
+        end--;
+    }
+    *s = v;
+    *e = end;
+}
+
 int dbx_ini_parse(const char *text, size_t n, dbx_ini_cb cb, void *ud, dbx_err *err)
 {
     const char *p = text, *end = text + n;
@@ -113,6 +140,7 @@ int dbx_ini_parse(const char *text, size_t n, dbx_ini_cb cb, void *ud, dbx_err *
             vs = eq + 1;
             trim(&ks, &ke);
             trim(&vs, &ve);
+            go_value(&vs, &ve);
             if (ks == ke) {
                 dbx_err_set(err, DBX_ECONFIG, "line %d: empty key", line);
                 goto done;

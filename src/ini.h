@@ -1,8 +1,13 @@
-/* ini.h — the ~/.databrickscfg format, read the way the Python SDK's
- * configparser reads it: [section] headers, "key = value" or "key: value",
- * '#' and ';' comment lines, indented continuation lines, keys lower-cased,
- * values trimmed; a key outside any section, or a duplicate section or key,
- * is an error with its line number. Pure and fuzzed. */
+/* ini.h — the ~/.databrickscfg format: [section] headers, "key = value" or
+ * "key: value", '#' and ';' comment lines, indented continuation lines
+ * (configparser), keys lower-cased, values trimmed; a key outside any
+ * section, or a duplicate section or key, is an error with its line number.
+ * On the value of a key line, as the Go SDK reads the file (gopkg.in/ini
+ * with SpaceBeforeInlineComment): " #" — else " ;" — starts an inline
+ * comment (a '#' without a space before it is part of the value, as
+ * passwords may hold one), then one pair of matching quotes around the
+ * whole value ("..." or '...', the quote not occurring inside) is removed.
+ * Pure and fuzzed. */
 #ifndef DBX_INI_H
 #define DBX_INI_H
 

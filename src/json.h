@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+
 /* Opaque: the Lua state that owns lua-cjson (a lua_State in disguise, so that
  * files outside the binding never include lua.h). */
 typedef struct dbx_jsonenv dbx_jsonenv;
@@ -23,6 +25,9 @@ const char *dbx_json_string(const dbx_json *j, const char *path, size_t *len);
 int dbx_json_number(const dbx_json *j, const char *path, double *out);
 /* 1 when path exists (any type other than JSON null). */
 int dbx_json_has(const dbx_json *j, const char *path);
+/* The array or object at path, re-encoded as JSON text into out: 0, or -1
+ * when missing, not an array/object, or not encodable (nothing appended). */
+int dbx_json_raw(const dbx_json *j, const char *path, dbx_buf *out);
 void dbx_json_free(dbx_json *j);
 
 #endif

@@ -239,7 +239,9 @@ static int l_token(lua_State *L)
 /***
  * Headers for the host application's own HTTP calls.
  * @function Client:headers
- * @return `{Authorization = "Bearer ...", ["User-Agent"] = ...}`, or nil and an error
+ * @return `{Authorization = "Bearer ...", ["User-Agent"] = ...}` (and
+ * `["X-Databricks-Workspace-Id"]` when the config names a workspace id), or
+ * nil and an error
  */
 static int l_headers(lua_State *L)
 {
@@ -259,6 +261,10 @@ static int l_headers(lua_State *L)
     lua_setfield(L, -2, "Authorization");
     lua_pushstring(L, dbx_client_user_agent(u->c));
     lua_setfield(L, -2, "User-Agent");
+    if (dbx_client_workspace_id(u->c)) {
+        lua_pushstring(L, dbx_client_workspace_id(u->c));
+        lua_setfield(L, -2, "X-Databricks-Workspace-Id");
+    }
     dbx_buf_free(&auth);
     return 1;
 }
@@ -331,6 +337,10 @@ static int l_info(lua_State *L)
     OPT(cluster_id)
     OPT(serverless_compute_id)
     OPT(client_id)
+    OPT(account_id)
+    OPT(workspace_id)
+    OPT(profile)
+    OPT(scopes)
 #undef OPT
     lua_pushnumber(L, c->timeout);
     lua_setfield(L, -2, "timeout");

@@ -70,7 +70,8 @@ static int read_config(lua_State *L, int idx, dbx_config_input *in, dbx_err *err
 #define S(f) {#f, offsetof(dbx_config_input, f)}
         S(host), S(auth_type), S(token), S(client_id), S(client_secret), S(access_token), S(refresh_token),
         S(redirect_uri), S(scopes), S(warehouse_id), S(http_path), S(serverless_compute_id), S(cluster_id),
-        S(ca_bundle), S(databricks_cli),
+        S(ca_bundle), S(databricks_cli), S(oidc_token_env), S(oidc_token_file), S(token_audience), S(account_id),
+        S(workspace_id), S(profile),
 #undef S
     };
     dbx_config_input_init(in);

@@ -171,6 +171,24 @@ int dbx_json_has(const dbx_json *j, const char *path)
     return has;
 }
 
+int dbx_json_raw(const dbx_json *j, const char *path, dbx_buf *out)
+{
+    lua_State *L = j->L;
+    size_t n;
+    const char *s;
+    int rc = -1;
+    if (push_path(j, path) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    if (dbx_l_json_encode_push(L, -1) == 0) {
+        s = lua_tolstring(L, -1, &n);
+        rc = s && dbx_buf_append(out, s, n) == 0 ? 0 : -1;
+    }
+    lua_pop(L, 2); /* the encoded text (or the message) and the value */
+    return rc;
+}
+
 void dbx_json_free(dbx_json *j)
 {
     if (!j)

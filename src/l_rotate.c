@@ -1,6 +1,7 @@
 /* l_rotate.c — Lua binding of the rotator's C core (rotate.h):
  *   core.rotator_client{workspace_url=, auth=, client_id=, client_secret=,
- *     token_store=, ca_bundle=, databricks_cli=, timeout=, retry_budget=,
+ *     token_store=, ca_bundle=, databricks_cli=, profile=, oidc_token_file=,
+ *     oidc_token_env=, token_audience=, account_id=, timeout=, retry_budget=,
  *     on_retry = function({call=, attempt=, wait=, left=, cause=})}
  *     -> client, source        (a client like connect's: same type, same builder)
  *   core.rotate_target(client, {instance_name=, endpoint=, ttl=, pg_host=,
@@ -36,6 +37,11 @@ static int l_rotator_client(lua_State *L)
     s.token_store = dbx_l_optstring(L, 1, "token_store", NULL);
     s.ca_bundle = dbx_l_optstring(L, 1, "ca_bundle", NULL);
     s.databricks_cli = dbx_l_optstring(L, 1, "databricks_cli", NULL);
+    s.profile = dbx_l_optstring(L, 1, "profile", NULL);
+    s.oidc_token_file = dbx_l_optstring(L, 1, "oidc_token_file", NULL);
+    s.oidc_token_env = dbx_l_optstring(L, 1, "oidc_token_env", NULL);
+    s.token_audience = dbx_l_optstring(L, 1, "token_audience", NULL);
+    s.account_id = dbx_l_optstring(L, 1, "account_id", NULL);
     s.timeout = dbx_l_optnumber(L, 1, "timeout", 0);
     s.retry_budget = dbx_l_optnumber(L, 1, "retry_budget", 0);
     dbx_err_clear(&err);

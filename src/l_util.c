@@ -20,6 +20,77 @@
 
 /* ---- errors ----------------------------------------------------------- */
 
+/* Scrubs, in place, every string of the table at the top of the stack (keys
+ * and values, nested tables too): server text in err.details gets what
+ * every message gets (redact.h). A table nested deeper than `depth` is
+ * replaced by a placeholder rather than kept unscrubbed. */
+static void scrub_strings(lua_State *L, int depth)
+{
+    int t = lua_gettop(L);
+    luaL_checkstack(L, 8, "scrubbing error details");
+    lua_newtable(L); /* the cleaned entries, swapped in afterwards */
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        /* Clean copies of the key and the value (lua_next needs the
+         * original key back). */
+        lua_pushvalue(L, -2);
+        lua_pushvalue(L, -2);
+        for (int i = -2; i <= -1; i++) {
+            if (lua_type(L, i) == LUA_TSTRING) {
+                size_t n;
+                const char *s = lua_tolstring(L, i, &n);
+                luaL_Buffer b;
+                char *p = luaL_buffinitsize(L, &b, n + 1);
+                memcpy(p, s, n + 1);
+                if (strlen(p) == n)
+                    dbx_redact(p);
+                else
+                    memcpy(p, "?", 2); /* an embedded NUL: nothing worth keeping */
+                luaL_pushresultsize(&b, strlen(p));
+                lua_replace(L, i - 1);
+            } else if (lua_type(L, i) == LUA_TTABLE && depth > 1) {
+                lua_pushvalue(L, i);
+                scrub_strings(L, depth - 1);
+                lua_pop(L, 1);
+            } else if (lua_type(L, i) == LUA_TTABLE) {
+                lua_pushliteral(L, "(nested too deep)");
+                lua_replace(L, i - 1);
+            }
+        }
+        lua_rawset(L, t + 1);
+        lua_pop(L, 1);
+    }
+    /* Replace the contents of the original table with the cleaned ones. */
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, t);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, t + 1)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, t);
+    }
+    lua_pop(L, 1);
+}
+
+/* err.details: the server's details[] (JSON text in the dbx_err) as a Lua
+ * list of tables, every string scrubbed. */
+static void push_details(lua_State *L, const dbx_err *e)
+{
+    if (!e->details[0] || dbx_l_json_decode_push(L, e->details, strlen(e->details)) != 0)
+        return;
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    scrub_strings(L, 8);
+    lua_setfield(L, -2, "details");
+}
+
 void dbx_l_pusherr(lua_State *L, const dbx_err *e)
 {
     lua_createtable(L, 0, 6);
@@ -43,6 +114,7 @@ void dbx_l_pusherr(lua_State *L, const dbx_err *e)
         lua_pushnumber(L, e->retry_after);
         lua_setfield(L, -2, "retry_after");
     }
+    push_details(L, e);
     luaL_setmetatable(L, DBX_L_ERROR_MT);
 }
 

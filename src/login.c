@@ -1,6 +1,7 @@
 /* login.c — the browser sign-in flow (see login.h). */
 #include "login.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -26,6 +27,7 @@ int dbx_login(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_endpoints *ep, cons
 {
     dbx_login_opts o = *in;
     dbx_redirect redirect;
+    char fallback[64];
     dbx_listener l = {-1, 0};
     dbx_buf verifier = {0}, challenge = {0}, state = {0}, url = {0};
     dbx_callback cb;
@@ -34,16 +36,23 @@ int dbx_login(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_endpoints *ep, cons
 
     if (!o.client_id)
         o.client_id = DBX_DEFAULT_U2M_CLIENT;
-    if (!o.redirect_uri)
-        o.redirect_uri = DBX_DEFAULT_REDIRECT;
     if (!o.scopes)
         o.scopes = DBX_DEFAULT_U2M_SCOPES;
     if (o.timeout <= 0)
         o.timeout = 300;
     memset(&cb, 0, sizeof cb);
-    if (dbx_parse_redirect_uri(o.redirect_uri, &redirect, err) != 0 ||
-        dbx_listener_open(redirect.port, &l, err) != 0)
-        goto done;
+    if (o.redirect_uri) {
+        if (dbx_parse_redirect_uri(o.redirect_uri, &redirect, err) != 0 ||
+            dbx_listener_open(redirect.port, &l, err) != 0)
+            goto done;
+    } else {
+        if (dbx_listener_open_range(DBX_U2M_PORT_FIRST, DBX_U2M_PORT_LAST, &l, err) != 0)
+            goto done;
+        snprintf(fallback, sizeof fallback, "http://localhost:%d", l.port);
+        o.redirect_uri = fallback;
+        if (dbx_parse_redirect_uri(o.redirect_uri, &redirect, err) != 0)
+            goto done;
+    }
     /* 64 random bytes give an 86-character verifier (RFC 7636: 43-128). */
     if (dbx_random_b64url(&verifier, 64, err) != 0 || dbx_pkce_challenge(verifier.data, &challenge, err) != 0 ||
         dbx_random_b64url(&state, 32, err) != 0)
@@ -54,18 +63,12 @@ int dbx_login(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_endpoints *ep, cons
     }
     if (o.open_browser(o.ud, url.data, err) != 0)
         goto done;
-    if (dbx_listener_wait(&l, redirect.path, o.timeout, &cb, err) != 0)
+    if (dbx_listener_wait(&l, redirect.path, state.data, o.timeout, &cb, err) != 0)
         goto done;
     if (cb.error[0]) {
         dbx_err_set_code(err, cb.error, strlen(cb.error));
         dbx_err_set(err, DBX_EAUTH, "sign-in was not completed: %s%s%s", cb.error,
                     cb.error_description[0] ? ": " : "", cb.error_description);
-        goto done;
-    }
-    if (strcmp(cb.state, state.data) != 0) {
-        dbx_err_set(err, DBX_EAUTH,
-                    "sign-in redirect carried the wrong state (not the one this sign-in sent): the "
-                    "redirect did not come from this sign-in; start the sign-in again");
         goto done;
     }
     g.token_url = ep->token;

@@ -161,7 +161,7 @@ int dbx_listener_open(int port, dbx_listener *l, dbx_err *err)
     sa.sin_family = AF_INET;
     sa.sin_port = htons((unsigned short)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(l->fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l->fd, 8) != 0) {
+    if (bind(l->fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l->fd, DBX_LOOPBACK_MAX_CONNS) != 0) {
         int e = errno;
         close(l->fd);
         l->fd = -1;
@@ -177,6 +177,24 @@ int dbx_listener_open(int port, dbx_listener *l, dbx_err *err)
     return 0;
 }
 
+int dbx_listener_open_range(int first, int last, dbx_listener *l, dbx_err *err)
+{
+    for (int port = first; port <= last; port++) {
+        dbx_err tmp;
+        dbx_err_clear(&tmp);
+        if (dbx_listener_open(port, l, &tmp) == 0)
+            return 0;
+        if (!strstr(tmp.message, "already in use")) {
+            *err = tmp;
+            return -1;
+        }
+    }
+    return dbx_err_set(err, DBX_EIO,
+                       "ports %d-%d on 127.0.0.1 are all in use, so the sign-in cannot receive the browser's "
+                       "redirect: stop the other sign-ins or set redirect_uri to a free port registered for the app",
+                       first, last);
+}
+
 void dbx_listener_close(dbx_listener *l)
 {
     if (l->fd >= 0)
@@ -184,74 +202,226 @@ void dbx_listener_close(dbx_listener *l)
     l->fd = -1;
 }
 
-static void reply(int fd, int status, const char *title, const char *text)
+int dbx_loopback_page(int status, int error, char *out, size_t cap)
 {
-    char page[1024];
-    int n = snprintf(page, sizeof page,
-                     "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n"
-                     "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n"
-                     "<!doctype html><title>%s</title><h1>%s</h1><p>%s</p>",
-                     status, status == 200 ? "OK" : "Not Found",
-                     strlen(title) * 2 + strlen(text) + 50, title, title, text);
-    if (n > 0)
-        (void)!write(fd, page, (size_t)n < sizeof page ? (size_t)n : sizeof page - 1);
-}
-
-/* Reads one request head (up to a blank line) within `seconds`. */
-static ssize_t read_head(int fd, char *buf, size_t cap, double seconds)
-{
-    size_t len = 0;
-    double deadline = dbx_monotonic() + seconds;
-    while (len + 1 < cap) {
-        struct pollfd p = {fd, POLLIN, 0};
-        double left = deadline - dbx_monotonic();
-        ssize_t n;
-        if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-            return -1;
-        n = read(fd, buf + len, cap - 1 - len);
-        if (n <= 0)
-            return len ? (ssize_t)len : -1;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
-            return (ssize_t)len;
+    const char *reason, *title, *text;
+    char body[768];
+    int blen, n;
+    switch (status) {
+    case 200:
+        reason = "OK", title = "Signed in", text = "You can close this window and return to your terminal.";
+        break;
+    case 400:
+        reason = "Bad Request";
+        if (error)
+            title = "Sign-in failed", text = "Databricks reported an error. Return to your terminal for details.";
+        else
+            title = "Not this sign-in",
+            text = "This address only accepts the redirect of the sign-in started in your terminal.";
+        break;
+    default:
+        status = 404, reason = "Not Found", title = "Not found",
+        text = "This address only receives the Databricks sign-in redirect.";
+        break;
     }
-    return (ssize_t)len;
+    blen = snprintf(body, sizeof body,
+                    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                    "<title>%s</title></head>\n<body><main><h1>%s</h1><p>%s</p></main></body></html>\n",
+                    title, title, text);
+    if (blen < 0 || (size_t)blen >= sizeof body)
+        return -1;
+    n = snprintf(out, cap,
+                 "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n"
+                 "Content-Security-Policy: default-src 'none'\r\nX-Content-Type-Options: nosniff\r\n"
+                 "Referrer-Policy: no-referrer\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n%s",
+                 status, reason, blen, body);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
-int dbx_listener_wait(dbx_listener *l, const char *path, double timeout, dbx_callback *cb, dbx_err *err)
+/* Sends the page and closes: the whole response, then FIN, so the client
+ * sees exactly the bytes announced. Best effort: a peer that went away is
+ * no concern of ours (MSG_NOSIGNAL: no SIGPIPE either). */
+static void reply(int fd, int status, int error)
+{
+    char page[2048];
+    int n = dbx_loopback_page(status, error, page, sizeof page);
+    size_t off = 0;
+    double deadline = dbx_monotonic() + 1;
+    while (n > 0 && off < (size_t)n && dbx_monotonic() < deadline) {
+        ssize_t w = send(fd, page + off, (size_t)n - off, MSG_NOSIGNAL);
+        if (w > 0) {
+            off += (size_t)w;
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            struct pollfd p = {fd, POLLOUT, 0};
+            (void)poll(&p, 1, 100);
+        } else {
+            break;
+        }
+    }
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
+
+/* One accepted connection and the request head read so far. */
+typedef struct conn {
+    int fd;
+    double deadline;
+    size_t len;
+    char *buf; /* HEAD_MAX bytes */
+} conn;
+
+#define HEAD_MAX 16384
+#define HEAD_SECONDS 5.0
+
+static void conn_drop(conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    if (c->buf) {
+        dbx_wipe(c->buf, c->len);
+        free(c->buf);
+    }
+    c->fd = -1;
+    c->buf = NULL;
+    c->len = 0;
+}
+
+/* Constant-time comparison of the expected state with the one received. */
+static int state_matches(const char *want, const char *got)
+{
+    size_t n = strlen(want);
+    unsigned char d = (unsigned char)(strlen(got) != n);
+    for (size_t i = 0; i < n; i++)
+        d |= (unsigned char)(want[i] ^ (got[i] ? got[i] : 0));
+    return d == 0;
+}
+
+/* A whole head has arrived (or the buffer is full): 1 to answer now. */
+static int head_done(const conn *c)
+{
+    return c->len >= HEAD_MAX - 1 || strstr(c->buf, "\r\n\r\n") || strstr(c->buf, "\n\n");
+}
+
+/* Answers one complete request. 1 when it was this sign-in's redirect (cb
+ * filled), else 0 (answered and ignored; *ignored counted up for a
+ * callback with the wrong state). */
+static int answer(conn *c, const char *path, const char *state, dbx_callback *cb, int *ignored)
+{
+    int r = dbx_callback_parse(c->buf, c->len, path, cb);
+    int fd = c->fd;
+    c->fd = -1;
+    if (r == 1 && state_matches(state, cb->state)) {
+        reply(fd, cb->error[0] ? 400 : 200, cb->error[0] != 0);
+        return 1;
+    }
+    if (r == 1)
+        (*ignored)++;
+    reply(fd, r == 1 || r < 0 ? 400 : 404, 0);
+    dbx_wipe(cb, sizeof *cb);
+    return 0;
+}
+
+int dbx_listener_wait(dbx_listener *l, const char *path, const char *state, double timeout, dbx_callback *cb,
+                      dbx_err *err)
 {
     double deadline = dbx_monotonic() + timeout;
-    char head[16384];
+    conn conns[DBX_LOOPBACK_MAX_CONNS];
+    struct pollfd fds[DBX_LOOPBACK_MAX_CONNS + 1];
+    int ignored = 0, rc = -1;
+
+    for (int i = 0; i < DBX_LOOPBACK_MAX_CONNS; i++)
+        conns[i].fd = -1, conns[i].buf = NULL, conns[i].len = 0;
+    memset(cb, 0, sizeof *cb);
     for (;;) {
-        struct pollfd p = {l->fd, POLLIN, 0};
-        double left = deadline - dbx_monotonic();
-        int fd, r;
-        ssize_t n;
-        if (dbx_stop_requested())
-            return dbx_err_set(err, DBX_EIO, "sign-in interrupted by a stop signal");
-        if (left <= 0)
-            return dbx_err_set(err, DBX_ETIMEOUT,
-                               "no sign-in completed within %.0f s: open the printed URL in a browser on "
-                               "this machine, or raise login_timeout",
-                               timeout);
-        if (poll(&p, 1, left > 0.5 ? 500 : (int)(left * 1000) + 1) <= 0)
-            continue;
-        fd = accept(l->fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        n = read_head(fd, head, sizeof head, 5);
-        r = n > 0 ? dbx_callback_parse(head, (size_t)n, path, cb) : -1;
-        if (r == 1) {
-            if (cb->error[0])
-                reply(fd, 200, "Sign-in failed", "Databricks reported an error. Return to your terminal for details.");
-            else
-                reply(fd, 200, "Signed in", "You can close this window and return to your terminal.");
-            close(fd);
-            dbx_wipe(head, sizeof head);
-            return 0;
+        double now = dbx_monotonic(), wake = deadline;
+        int nfds = 1, done = 0;
+        if (dbx_stop_requested()) {
+            dbx_err_set(err, DBX_EIO, "sign-in interrupted by a stop signal");
+            break;
         }
-        reply(fd, 404, "Not found", "This address only receives the Databricks sign-in redirect.");
-        close(fd);
+        if (now >= deadline) {
+            dbx_err_set(err, DBX_ETIMEOUT,
+                        "no sign-in completed within %.0f s: open the printed URL in a browser on this machine, "
+                        "or raise login_timeout%s",
+                        timeout, ignored ? " (a redirect without this sign-in's state was ignored)" : "");
+            break;
+        }
+        fds[0].fd = l->fd;
+        fds[0].events = POLLIN;
+        for (int i = 0; i < DBX_LOOPBACK_MAX_CONNS; i++) {
+            if (conns[i].fd < 0)
+                continue;
+            if (now >= conns[i].deadline) {
+                conn_drop(&conns[i]); /* a stalled client gets 5 s, not the sign-in */
+                continue;
+            }
+            if (conns[i].deadline < wake)
+                wake = conns[i].deadline;
+            fds[nfds].fd = conns[i].fd;
+            fds[nfds].events = POLLIN;
+            nfds++;
+        }
+        if (wake - now > 0.5)
+            wake = now + 0.5; /* stop signals are checked at least twice a second */
+        if (poll(fds, (nfds_t)nfds, (int)((wake - now) * 1000) + 1) <= 0)
+            continue;
+        /* Reads first (a complete head is answered before new connections
+         * can push anything out), then accepts. */
+        for (int i = 0, k = 1; i < DBX_LOOPBACK_MAX_CONNS && !done; i++) {
+            conn *c = &conns[i];
+            ssize_t n;
+            if (c->fd < 0)
+                continue;
+            if (k >= nfds || fds[k].fd != c->fd || !(fds[k++].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            n = read(c->fd, c->buf + c->len, HEAD_MAX - 1 - c->len);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            if (n > 0) {
+                c->len += (size_t)n;
+                c->buf[c->len] = '\0';
+            }
+            if (n > 0 ? head_done(c) : c->len > 0) {
+                done = answer(c, path, state, cb, &ignored);
+                conn_drop(c);
+            } else if (n <= 0) {
+                conn_drop(c);
+            }
+        }
+        if (done) {
+            rc = 0;
+            break;
+        }
+        if (fds[0].revents & POLLIN) {
+            for (;;) {
+                int fd = accept(l->fd, NULL, NULL), slot = -1;
+                if (fd < 0)
+                    break;
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
+                fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+                for (int i = 0; i < DBX_LOOPBACK_MAX_CONNS; i++) {
+                    if (conns[i].fd < 0) {
+                        slot = i;
+                        break;
+                    }
+                    if (slot < 0 || conns[i].deadline < conns[slot].deadline)
+                        slot = i; /* full: the oldest makes room */
+                }
+                conn_drop(&conns[slot]);
+                conns[slot].buf = malloc(HEAD_MAX);
+                if (!conns[slot].buf) {
+                    close(fd);
+                    continue;
+                }
+                conns[slot].buf[0] = '\0';
+                conns[slot].fd = fd;
+                conns[slot].len = 0;
+                conns[slot].deadline = dbx_monotonic() + HEAD_SECONDS;
+            }
+        }
     }
+    for (int i = 0; i < DBX_LOOPBACK_MAX_CONNS; i++)
+        conn_drop(&conns[i]);
+    return rc;
 }

@@ -8,22 +8,55 @@
 
 #include "base64url.h"
 #include "buf.h"
+#include "endpoints.h"
+#include "hostname.h"
 #include "httperr.h"
 #include "jwt.h"
 #include "redact.h"
 #include "timeutil.h"
 
-static int copy_url(char *dst, size_t cap, const char *s, size_t n)
+int dbx_oauth_same_origin(const char *url, size_t n, const char *origin)
 {
-    if (n == 0 || n >= cap || (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0))
+    size_t olen = strlen(origin), alen;
+    const char *auth;
+    char norm[300];
+    dbx_err ignored;
+    if (n < 8 || memchr(url, '\0', n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+            return 0;
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+        return 0;
+    /* The authority as the host was normalised (lower case, default port
+     * dropped), then compared whole: "https://h.evil" and "https://h:444"
+     * are other origins than "https://h". */
+    auth = strstr(url, "://") + 3;
+    alen = strcspn(auth, "/?#");
+    if ((size_t)(auth - url) + alen >= n || auth[alen] != '/' || (size_t)(auth - url) + alen + 1 > sizeof norm)
+        return 0;
+    memcpy(norm, url, (size_t)(auth - url) + alen);
+    norm[(size_t)(auth - url) + alen] = '\0';
+    dbx_err_clear(&ignored);
+    {
+        char out[300];
+        if (dbx_normalize_host(norm, out, sizeof out, &ignored) != 0)
+            return 0;
+        return strlen(out) == olen && memcmp(out, origin, olen) == 0;
+    }
+}
+
+static int copy_endpoint(char *dst, size_t cap, const char *s, size_t n, const char *origin)
+{
+    if (n == 0 || n >= cap || !dbx_oauth_same_origin(s, n, origin))
         return -1;
     memcpy(dst, s, n);
     dst[n] = '\0';
     return 0;
 }
 
-int dbx_oauth_discover(dbx_http *h, dbx_jsonenv *env, const char *host, dbx_oauth_endpoints *out,
-                       dbx_err *err)
+int dbx_oauth_discover(dbx_http *h, dbx_jsonenv *env, const char *host, const char *account_id,
+                       dbx_oauth_endpoints *out, dbx_err *err)
 {
     char url[600];
     dbx_http_response resp;
@@ -33,9 +66,12 @@ int dbx_oauth_discover(dbx_http *h, dbx_jsonenv *env, const char *host, dbx_oaut
     size_t tn = 0, an = 0;
     int rc = -1;
 
-    snprintf(out->authorize, sizeof out->authorize, "%s/oidc/v1/authorize", host);
-    snprintf(out->token, sizeof out->token, "%s/oidc/v1/token", host);
-    snprintf(url, sizeof url, "%s/oidc/.well-known/oauth-authorization-server", host);
+    if (account_id) {
+        snprintf(out->authorize, sizeof out->authorize, "%s/oidc/accounts/%s/v1/authorize", host, account_id);
+        snprintf(out->token, sizeof out->token, "%s/oidc/accounts/%s/v1/token", host, account_id);
+        return 0;
+    }
+    snprintf(url, sizeof url, "%s" DBX_PATH_OIDC_DISCOVERY, host);
     req.method = "GET";
     req.url = url;
     dbx_http_response_init(&resp);
@@ -44,21 +80,35 @@ int dbx_oauth_discover(dbx_http *h, dbx_jsonenv *env, const char *host, dbx_oaut
         goto done;
     }
     if (resp.status == 404) {
-        rc = 0; /* no discovery document: the workspace defaults apply */
+        dbx_http_error(env, &resp, "GET " DBX_PATH_OIDC_DISCOVERY, err);
+        dbx_err_set(err, DBX_EAUTH,
+                    "OAuth is not enabled for %s: its OAuth discovery document (" DBX_PATH_OIDC_DISCOVERY
+                    ") answered 404; use a personal access token (auth_type pat) or ask the workspace "
+                    "admin to enable OAuth",
+                    host);
         goto done;
     }
     if (resp.status != 200) {
-        dbx_http_error(env, &resp, "GET /oidc/.well-known/oauth-authorization-server", err);
+        dbx_http_error(env, &resp, "GET " DBX_PATH_OIDC_DISCOVERY, err);
         goto done;
     }
     j = dbx_json_decode(env, dbx_buf_str(&resp.body), resp.body.len);
     tok = j ? dbx_json_string(j, "token_endpoint", &tn) : NULL;
     auth = j ? dbx_json_string(j, "authorization_endpoint", &an) : NULL;
-    if (!tok || copy_url(out->token, sizeof out->token, tok, tn) != 0 ||
-        (auth && copy_url(out->authorize, sizeof out->authorize, auth, an) != 0)) {
+    if (!tok) {
+        dbx_err_set(err, DBX_EPROTOCOL, "OAuth discovery document of %s has no token_endpoint", host);
+    } else if (copy_endpoint(out->token, sizeof out->token, tok, tn, host) != 0 ||
+               (auth && copy_endpoint(out->authorize, sizeof out->authorize, auth, an, host) != 0)) {
+        /* Trust #2: a client secret, a refresh token or a code verifier must
+         * never be sent to an endpoint the workspace's own origin did not
+         * serve. Nothing has been sent yet. */
         dbx_err_set(err, DBX_EPROTOCOL,
-                    "OAuth discovery document of %s has no usable token_endpoint", host);
+                    "OAuth discovery document of %s names an endpoint outside %s (another host, port or "
+                    "scheme): refused before any credential was sent",
+                    host, host);
     } else {
+        if (!auth)
+            snprintf(out->authorize, sizeof out->authorize, "%s" DBX_PATH_OIDC_AUTHORIZE, host);
         rc = 0;
     }
     dbx_json_free(j);
@@ -132,7 +182,7 @@ static int grant(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_bu
     dbx_buf auth = {0};
     dbx_http_response resp;
     dbx_http_request req = {0};
-    const char *secrets[] = {g->client_secret, g->refresh_token, g->code, g->code_verifier, NULL};
+    const char *secrets[] = {g->client_secret, g->refresh_token, g->code, g->code_verifier, g->subject_token, NULL};
     int rc = -1;
     char op[64];
 
@@ -145,7 +195,7 @@ static int grant(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_bu
     /* Everything secret in this request is a known secret while it is in
      * flight, so an echo in the answer is redacted; the Basic credential
      * (base64 of id:secret) too. */
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         dbx_secret_add(secrets[i]);
     if (auth.len > 6)
         dbx_secret_add(auth.data + 6);
@@ -169,7 +219,7 @@ static int grant(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_bu
     if (rc != 0)
         dbx_err_context(err, "%s", what);
 done:
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         dbx_secret_remove(secrets[i]);
     if (auth.len > 6)
         dbx_secret_remove(auth.data + 6);
@@ -209,6 +259,23 @@ int dbx_oauth_refresh(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, d
         return dbx_err_set(err, DBX_EIO, "out of memory");
     if (rc != 0 && err->kind == DBX_EAUTH)
         dbx_err_append(err, "the refresh token is no longer valid: sign in again");
+    return rc;
+}
+
+int dbx_oauth_token_exchange(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_token *out,
+                             dbx_err *err)
+{
+    dbx_buf body = {0};
+    int rc;
+    if (form(&body, "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange") ||
+        form(&body, "subject_token", g->subject_token) ||
+        form(&body, "subject_token_type", "urn:ietf:params:oauth:token-type:jwt") ||
+        form(&body, "scope", g->scope ? g->scope : "all-apis") || form(&body, "client_id", g->client_id)) {
+        dbx_buf_free(&body);
+        return dbx_err_set(err, DBX_EIO, "out of memory");
+    }
+    rc = grant(h, env, g, &body, "OAuth token exchange (workload identity federation)", out, err);
+    dbx_buf_free(&body);
     return rc;
 }
 

@@ -1,8 +1,26 @@
-/* oauth.h — Databricks OAuth over the transport: endpoint discovery and the
- * three grants the connector uses (client_credentials, authorization_code
- * with PKCE, refresh_token). Bodies are form-encoded; confidential clients
+/* oauth.h — Databricks OAuth over the transport: the endpoints and the
+ * four grants the connector uses (client_credentials, authorization_code
+ * with PKCE, refresh_token, and the RFC 8693 token exchange of workload
+ * identity federation). Bodies are form-encoded; confidential clients
  * authenticate with HTTP Basic. Request bodies and tokens are wiped after
- * use and never appear in errors. */
+ * use and never appear in errors.
+ *
+ * Endpoints (DESIGN.md §7, §9):
+ *   - account configs (account_id set, on any host): the fixed account
+ *     endpoints {host}/oidc/accounts/{account_id}/v1/{authorize,token}, no
+ *     discovery (as the SDKs do for account hosts);
+ *   - otherwise discovery, GET {host}/oidc/.well-known/oauth-authorization-
+ *     server. The document may only name endpoints on the workspace's own
+ *     scheme, host and port: anything else (another host, another port,
+ *     plain http, a URL without a path) is a `protocol` error, raised before
+ *     any request carrying a secret is made (trust #2).
+ *   - Decision on a 404 from discovery: it means OAuth is not enabled for the
+ *     workspace (DATABRICKS_API.md), and the Go and Python SDKs fail there
+ *     ("databricks OAuth is not supported for this host"). So do we: an
+ *     `auth` error (status 404) that says so and names the alternatives. 0.1
+ *     guessed the default /oidc/v1/token instead; a guess cannot leak a
+ *     secret to another host, but it turns "OAuth is off" into a confusing
+ *     token-endpoint error. */
 #ifndef DBX_OAUTH_H
 #define DBX_OAUTH_H
 
@@ -16,16 +34,22 @@ typedef struct dbx_oauth_endpoints {
     char token[512];
 } dbx_oauth_endpoints;
 
-/* GET {host}/oidc/.well-known/oauth-authorization-server; on 404 (OAuth
- * discovery not available) falls back to {host}/oidc/v1/{authorize,token}. */
-int dbx_oauth_discover(dbx_http *h, dbx_jsonenv *env, const char *host, dbx_oauth_endpoints *out,
-                       dbx_err *err);
+/* The endpoints for `host` (normalised) as described above; account_id
+ * NULL for workspace configs. */
+int dbx_oauth_discover(dbx_http *h, dbx_jsonenv *env, const char *host, const char *account_id,
+                       dbx_oauth_endpoints *out, dbx_err *err);
+
+/* 1 when `url` is on exactly the scheme, host and port of `origin`
+ * (normalised "https://host[:port]") and has a path: the pinning rule of
+ * discovered endpoints (pure, for tests). */
+int dbx_oauth_same_origin(const char *url, size_t n, const char *origin);
 
 typedef struct dbx_oauth_grant {
     const char *token_url;
     const char *client_id;
     const char *client_secret;  /* NULL for public clients */
-    const char *scope;          /* client_credentials; NULL = "all-apis" */
+    const char *scope;          /* client_credentials, token exchange; NULL = "all-apis" */
+    const char *subject_token;  /* token exchange: the workload's JWT */
     const char *refresh_token;  /* refresh_token grant */
     const char *code;           /* authorization_code grant */
     const char *code_verifier;
@@ -38,6 +62,11 @@ int dbx_oauth_client_credentials(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_
 /* When the server returns no new refresh token, the old one is kept in out. */
 int dbx_oauth_refresh(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_token *out,
                       dbx_err *err);
+/* Workload identity federation (RFC 8693): subject_token (a JWT) for an
+ * access token; client_id when set (account-wide federation without);
+ * never a secret. */
+int dbx_oauth_token_exchange(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_token *out,
+                             dbx_err *err);
 int dbx_oauth_exchange_code(dbx_http *h, dbx_jsonenv *env, const dbx_oauth_grant *g, dbx_token *out,
                             dbx_err *err);
 

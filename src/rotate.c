@@ -2,6 +2,7 @@
 #include "rotate.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hostname.h"
@@ -35,7 +36,10 @@ int dbx_rotator_config(const dbx_rotator_source *s, dbx_config *out, char source
         return err->kind ? -1 : dbx_err_set(err, DBX_EIO, "out of memory");
     }
     if (!src)
-        src = s->client_id && s->client_secret ? "m2m" : dbx_store_exists(store.data) ? "u2m" : "cli";
+        src = s->client_id && s->client_secret             ? "m2m"
+              : s->oidc_token_file || s->oidc_token_env ? "oidc"
+              : dbx_store_exists(store.data)               ? "u2m"
+                                                           : "cli";
     copy(source, 8, src);
 
     dbx_config_input_init(&in);
@@ -45,6 +49,7 @@ int dbx_rotator_config(const dbx_rotator_source *s, dbx_config *out, char source
     in.timeout = s->timeout > 0 ? s->timeout : 30;
     in.retry_timeout = s->retry_budget > 0 ? s->retry_budget : 60;
     in.databricks_cli = s->databricks_cli;
+    in.account_id = s->account_id;
     if (strcmp(src, "m2m") == 0) {
         in.auth_type = "oauth_m2m";
         in.client_id = s->client_id;
@@ -54,9 +59,21 @@ int dbx_rotator_config(const dbx_rotator_source *s, dbx_config *out, char source
         in.token_store = store.data;
     } else if (strcmp(src, "cli") == 0) {
         in.auth_type = "databricks_cli";
+        in.profile = s->profile;
+    } else if (strcmp(src, "oidc") == 0) {
+        /* GitHub Actions names itself (DESIGN.md §7); elsewhere the JWT is
+         * in DATABRICKS_OIDC_TOKEN unless a file or variable is named. */
+        in.auth_type = s->oidc_token_file ? "file_oidc"
+                       : s->oidc_token_env ? "env_oidc"
+                       : getenv("ACTIONS_ID_TOKEN_REQUEST_URL") ? "github_oidc"
+                                                                : "env_oidc";
+        in.client_id = s->client_id;
+        in.oidc_token_file = s->oidc_token_file;
+        in.oidc_token_env = s->oidc_token_env;
+        in.token_audience = s->token_audience;
     } else {
         dbx_buf_free(&store);
-        return dbx_err_set(err, DBX_ECONFIG, "unknown token source \"%.20s\" (m2m, u2m or cli)", src);
+        return dbx_err_set(err, DBX_ECONFIG, "unknown token source \"%.20s\" (m2m, u2m, cli or oidc)", src);
     }
     rc = dbx_config_build(&in, out, err);
     dbx_buf_free(&store);

@@ -21,19 +21,26 @@
 /* Where the rotator's workspace token comes from. */
 typedef struct dbx_rotator_source {
     const char *workspace_url;
-    const char *auth;          /* "m2m", "u2m", "cli" or NULL: m2m when client credentials are set,
+    const char *auth;          /* "m2m", "u2m", "cli", "oidc" or NULL: m2m when client credentials
+                                  are set, else oidc when an OIDC token file or variable is named,
                                   else u2m when the token store exists, else cli */
     const char *client_id, *client_secret;
     const char *token_store;   /* u2m: NULL = the default store of the host */
     const char *ca_bundle;     /* NULL: SSL_CERT_FILE, CURL_CA_BUNDLE, the system store (the builder's rule) */
     const char *databricks_cli;
+    const char *profile;       /* cli: `databricks auth token --profile` */
+    /* oidc (workload identity federation): file_oidc with a file, env_oidc
+     * with a variable name, else github_oidc inside GitHub Actions, else
+     * env_oidc (DATABRICKS_OIDC_TOKEN). No client secret. */
+    const char *oidc_token_file, *oidc_token_env, *token_audience;
+    const char *account_id;    /* the account's OAuth endpoints (account-wide federation) */
     double timeout;            /* per HTTP attempt; <= 0: 30 */
     double retry_budget;       /* per call; <= 0: 60 */
 } dbx_rotator_source;
 
 /* The client's config, built by config.c's one builder (so CA, proxies and
  * timeouts follow exactly the rules of connect). `source` gets "m2m",
- * "u2m" or "cli". */
+ * "u2m", "cli" or "oidc". */
 int dbx_rotator_config(const dbx_rotator_source *s, dbx_config *out, char source[8], dbx_err *err);
 
 typedef struct dbx_rotate_output {

@@ -8,7 +8,6 @@
 #include "jwt.h"
 #include "redact.h"
 
-#define DBX_SDK_EXPIRY_BUFFER 40.0 /* seconds: the SDKs' expiryDelta */
 
 double dbx_token_expiry_margin(double ttl)
 {
@@ -176,6 +175,6 @@ int dbx_token_handed_in(dbx_token *t, dbx_jsonenv *env, const char *access, cons
         obtained = c.iat; /* the lifetime is exp - iat, not "what is left now" */
     if (dbx_token_set(t, access, refresh, expires_at, obtained) != 0)
         return dbx_err_set(err, DBX_EIO, "out of memory storing a token");
-    t->min_margin = DBX_SDK_EXPIRY_BUFFER;
+    t->min_margin = DBX_TOKEN_SDK_BUFFER;
     return 0;
 }

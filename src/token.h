@@ -30,6 +30,10 @@
 #include "err.h"
 #include "json.h"
 
+/* The SDKs' expiry buffer (expiryDelta): a token is treated as expired this
+ * long before its stated expiry. */
+#define DBX_TOKEN_SDK_BUFFER 40.0
+
 typedef struct dbx_token {
     char *access;       /* NULL when there is no token */
     char *refresh;      /* NULL when the grant gave none */

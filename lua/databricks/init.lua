@@ -63,8 +63,10 @@ function M.config_from_env(...) return require("databricks.config").from_env(...
 -- @function config_from_profile
 function M.config_from_profile(...) return require("databricks.config").from_profile(...) end
 
---- Connects to a workspace. See the README's configuration reference for
--- every key. Validates the whole config before any network call; with
+--- Connects to a workspace (or an account). See the README's configuration
+-- reference for every key and the auth types (`pat`, `oauth_m2m`,
+-- `oauth_u2m`, `token`, `databricks_cli`, `env_oidc`, `file_oidc`,
+-- `github_oidc`). Validates the whole config before any network call; with
 -- `auth_type = "oauth_u2m"` and no token it runs the browser sign-in.
 -- @tparam table cfg
 -- @return client, or nil and an error
@@ -79,9 +81,10 @@ end
 -- returns the tokens `{access_token=, refresh_token=, expires_at=}`.
 -- @tparam table opts `host` (required), `client_id` (default
 -- "databricks-cli"), `client_secret`, `redirect_uri` (default
--- "http://localhost:8020"), `scopes`, `open_browser` (function(url); default
--- prints the URL and runs xdg-open/open), `timeout` (seconds, default 300),
--- `ca_bundle`.
+-- "http://localhost:8020", or the first free port of 8021-8040 when 8020 is
+-- busy), `scopes` (`offline_access` is always added), `open_browser`
+-- (function(url); default prints the URL and runs xdg-open/open), `timeout`
+-- (seconds, default 300), `ca_bundle`, `account_id` (sign in at the account).
 function M.login(opts)
   if type(opts) ~= "table" then error("databricks.login expects an options table", 2) end
   local tokens
@@ -90,7 +93,7 @@ function M.login(opts)
     client_id = opts.client_id, client_secret = opts.client_secret,
     redirect_uri = opts.redirect_uri, scopes = opts.scopes,
     open_browser = opts.open_browser, login_timeout = opts.timeout,
-    ca_bundle = opts.ca_bundle,
+    ca_bundle = opts.ca_bundle, account_id = opts.account_id,
     on_tokens = function(t) tokens = t end,
   }
   for k in pairs(opts) do

@@ -64,8 +64,9 @@ end
 -- `pgpass_file`, `instance_name`, `endpoint`, `ttl`, `output` (list of
 -- "KIND:PATH"), `on_rotate` (list of commands), `rotation_interval`
 -- (minutes, 1-1440, default 50), `client_id`, `client_secret`,
--- `client_secret_file`, `auth` ("m2m"|"u2m"|"cli"), `ca_bundle`,
--- `token_store`, `timeout`, `retry_budget`; for the process `log_file`,
+-- `client_secret_file`, `auth` ("m2m"|"u2m"|"cli"|"oidc"), `ca_bundle`,
+-- `token_store`, `oidc_token_file`, `oidc_token_env`, `token_audience`,
+-- `account_id`, `profile`, `timeout`, `retry_budget`; for the process `log_file`,
 -- `status_file`, `verbose`; advanced: `log` (a databricks.log logger),
 -- `stderr` (log to stderr, default true), `clock`, `max_slice`, `random`.
 -- Several targets: `targets = {{name = "a", ...target options}, ...}`, the
@@ -148,8 +149,9 @@ function Rotator:_client(o)
   local log = self.log
   local source = {
     workspace_url = o.workspace_url, auth = o.auth, client_id = o.client_id, client_secret = secret,
-    token_store = store, ca_bundle = o.ca_bundle, databricks_cli = o.databricks_cli,
-    timeout = o.timeout, retry_budget = o.retry_budget,
+    token_store = store, ca_bundle = o.ca_bundle, databricks_cli = o.databricks_cli, profile = o.profile,
+    oidc_token_file = o.oidc_token_file, oidc_token_env = o.oidc_token_env, token_audience = o.token_audience,
+    account_id = o.account_id, timeout = o.timeout, retry_budget = o.retry_budget,
     -- Retries are never silent: the first of a call says what and until
     -- when; with --verbose every one says its cause and wait.
     on_retry = function(info)
@@ -164,9 +166,14 @@ function Rotator:_client(o)
   if not source.token_store then
     source.token_store = paths.token_store(assert(core.normalize_host(o.workspace_url)))
   end
-  local key = table.concat({ source.workspace_url, source.auth or "", source.client_id or "", secret or "",
-    source.token_store, source.ca_bundle or "", source.databricks_cli or "", tostring(source.timeout),
-    tostring(source.retry_budget) }, "\0")
+  local key = {}
+  for i, k in ipairs({ "workspace_url", "auth", "client_id", "token_store", "ca_bundle", "databricks_cli",
+                       "profile", "oidc_token_file", "oidc_token_env", "token_audience", "account_id", "timeout",
+                       "retry_budget" }) do
+    key[i] = tostring(source[k])
+  end
+  key[#key + 1] = secret or ""
+  key = table.concat(key, "\0")
   local cached = self.clients[key]
   if cached then return cached.client, cached.source end
   local client, src = core.rotator_client(source)

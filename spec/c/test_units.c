@@ -1,19 +1,31 @@
 /* test_units.c — C-level tests of the core's pure functions: time parsers,
  * back-off, token freshness, host and HTTP-path rules, base64url, redaction,
- * the INI parser, the sign-in callback parser and User-Agent validation.
+ * the INI parser, the sign-in callback parser and pages, User-Agent
+ * validation, and the auth-breadth pieces: workspace ids in hosts, the
+ * discovery pinning rule, CLI expiry forms, OIDC subject-token sources (read
+ * afresh at every call), the scrubbed environment of child processes and the
+ * Go SDK's reading of inline comments and quotes.
  * Run by spec/core_units_spec.lua. Prints one line per failed check, then
  * "N checks, N failed"; exits 1 when any failed. Linking every core object
  * here also proves the module has no undefined internal symbol. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base64url.h"
 #include "buf.h"
+#include "childenv.h"
+#include "clitoken.h"
+#include "config.h"
 #include "hostname.h"
 #include "http.h"
 #include "ini.h"
 #include "loopback.h"
+#include "oauth.h"
+#include "oidc.h"
 #include "redact.h"
 #include "timeutil.h"
 #include "token.h"
@@ -322,6 +334,220 @@ static void test_user_agent(void)
           "UA format: %s", ua);
 }
 
+static void test_workspace_ids(void)
+{
+    static const struct {
+        const char *host, *want; /* want NULL: none; "!": an error */
+    } cases[] = {
+        {"https://x.cloud.databricks.com/?o=1234567890123", "1234567890123"},
+        {"x.cloud.databricks.com?o=42", "42"},
+        {"https://x/?workspace_id=77", "77"},
+        {"https://x/browse?w=abc-1.2", "abc-1.2"},
+        {"https://x/?w=9&o=8", "9"},
+        {"https://x/?a=1&o=5#frag", "5"},
+        {"https://x/?o=abc", NULL},
+        {"https://x/?o=", NULL},
+        {"https://x/?oo=5", NULL},
+        {"https://x/path", NULL},
+        {"https://x/?w=a%0Db", "!"},
+        {"https://x/?w=a%zz", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[128] = "";
+        dbx_err e;
+        int n;
+        dbx_err_clear(&e);
+        n = dbx_host_workspace_id(cases[i].host, out, sizeof out, &e);
+        if (!cases[i].want)
+            CHECK(n == 0, "no workspace id in %s (got %d \"%s\")", cases[i].host, n, out);
+        else if (!strcmp(cases[i].want, "!"))
+            CHECK(n < 0 && e.kind == DBX_ECONFIG, "workspace id of %s refused", cases[i].host);
+        else
+            CHECK(n > 0 && !strcmp(out, cases[i].want), "workspace id of %s: \"%s\"", cases[i].host, out);
+    }
+    CHECK(dbx_host_is_account("https://accounts.cloud.databricks.com") &&
+              dbx_host_is_account("https://accounts-dod.cloud.databricks.us") &&
+              !dbx_host_is_account("https://accountsx.cloud.databricks.com") &&
+              !dbx_host_is_account("https://x.accounts.cloud.databricks.com"),
+          "account hosts");
+}
+
+static void test_same_origin(void)
+{
+    static const struct {
+        const char *url;
+        int same;
+    } cases[] = {
+        {"https://h.example/oidc/v1/token", 1},
+        {"https://H.Example/oidc/v1/token", 1},
+        {"https://h.example:443/oidc/v1/token", 1},
+        {"https://h.example:8443/oidc/v1/token", 0},
+        {"http://h.example/oidc/v1/token", 0},
+        {"https://h.example.evil/oidc/v1/token", 0},
+        {"https://evil@h.example/oidc/v1/token", 0},
+        {"https://h.example", 0},
+        {"https://h.example?x=/y", 0},
+        {"//h.example/oidc", 0},
+        {"h.example/oidc", 0},
+        {"https://h.example/oidc v1", 0},
+        {"https://h.example/oidc\r\nX: y", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(dbx_oauth_same_origin(cases[i].url, strlen(cases[i].url), "https://h.example") == cases[i].same,
+              "same origin as https://h.example: %s", cases[i].url);
+    CHECK(dbx_oauth_same_origin("https://127.0.0.1:8443/t", 24, "https://127.0.0.1:8443"), "port kept");
+}
+
+static void test_cli_expiry(void)
+{
+    static const struct {
+        const char *in;
+        double want; /* < 0 must fail; 0: local time, checked against mktime */
+    } cases[] = {
+        {"2024-03-20T10:30:00Z", 1710930600},
+        {"2024-03-20T10:30:00.123456789Z", 1710930600.123456789},
+        {"2024-03-20T11:30:00+01:00", 1710930600},
+        {"2024-03-20 10:30:00Z", 1710930600},
+        {"2024-03-20 10:30:00", 0},
+        {"2024-03-20 10:30:00.5", 0},
+        {"2024-03-20T10:30:00", 0},
+        {"2024-02-30 10:30:00", -1},
+        {"2024-03-20 10:30", -1},
+        {"2024-03-20 10:30:00 PST", -1},
+        {"next tuesday", -1},
+        {"", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double t = -99;
+        int rc = dbx_cli_parse_expiry(cases[i].in, strlen(cases[i].in), &t);
+        if (cases[i].want < 0) {
+            CHECK(rc != 0, "CLI expiry accepted \"%s\"", cases[i].in);
+        } else if (cases[i].want == 0) {
+            struct tm tm;
+            memset(&tm, 0, sizeof tm);
+            tm.tm_year = 124, tm.tm_mon = 2, tm.tm_mday = 20, tm.tm_hour = 10, tm.tm_min = 30, tm.tm_isdst = -1;
+            CHECK(rc == 0 && fabs(t - (double)mktime(&tm)) < 1, "CLI expiry \"%s\" is local time (%f)",
+                  cases[i].in, t);
+        } else {
+            CHECK(rc == 0 && fabs(t - cases[i].want) < 1e-3, "CLI expiry \"%s\" -> %f", cases[i].in, t);
+        }
+    }
+}
+
+static void test_oidc_sources(void)
+{
+    dbx_config cfg;
+    dbx_err e;
+    char *t;
+    char path[] = "/tmp/dbx-test-oidc-XXXXXX";
+    int fd;
+    memset(&cfg, 0, sizeof cfg);
+    dbx_err_clear(&e);
+    cfg.auth = DBX_AUTH_ENV_OIDC;
+    cfg.oidc_token_env = "DBX_TEST_OIDC";
+    setenv("DBX_TEST_OIDC", "eyJfirst.eyJx.sig", 1);
+    t = dbx_oidc_subject_token(NULL, NULL, &cfg, NULL, &e);
+    CHECK(t && !strcmp(t, "eyJfirst.eyJx.sig"), "env token read");
+    dbx_oidc_release(t);
+    setenv("DBX_TEST_OIDC", "eyJsecond.eyJx.sig", 1);
+    t = dbx_oidc_subject_token(NULL, NULL, &cfg, NULL, &e);
+    CHECK(t && !strcmp(t, "eyJsecond.eyJx.sig"), "env token read afresh at every call");
+    {
+        char msg[64] = "x eyJsecond.eyJx.sig y";
+        dbx_redact(msg);
+        CHECK(!strstr(msg, "eyJsecond"), "a held subject token is redacted: %s", msg);
+    }
+    dbx_oidc_release(t);
+    setenv("DBX_TEST_OIDC", "has space", 1);
+    t = dbx_oidc_subject_token(NULL, NULL, &cfg, NULL, &e);
+    CHECK(!t && e.kind == DBX_ECONFIG && !strstr(e.message, "has space"), "bad env token refused: %s", e.message);
+    unsetenv("DBX_TEST_OIDC");
+    t = dbx_oidc_subject_token(NULL, NULL, &cfg, NULL, &e);
+    CHECK(!t && strstr(e.message, "DBX_TEST_OIDC is not set"), "missing variable named: %s", e.message);
+
+    fd = mkstemp(path);
+    CHECK(fd >= 0, "temp file");
+    if (fd >= 0) {
+        (void)!write(fd, "  eyJfile.eyJx.sig\n\n", 20);
+        close(fd);
+        cfg.auth = DBX_AUTH_FILE_OIDC;
+        cfg.oidc_token_file = path;
+        t = dbx_oidc_subject_token(NULL, NULL, &cfg, NULL, &e);
+        CHECK(t && !strcmp(t, "eyJfile.eyJx.sig"), "file token, whitespace stripped");
+        dbx_oidc_release(t);
+        unlink(path);
+    }
+    cfg.token_audience = NULL;
+    cfg.account_id = NULL;
+    CHECK(!strcmp(dbx_oidc_audience(&cfg, "https://h/oidc/v1/token"), "https://h/oidc/v1/token"), "audience: endpoint");
+    cfg.account_id = "acc";
+    CHECK(!strcmp(dbx_oidc_audience(&cfg, "https://h/oidc/v1/token"), "acc"), "audience: account id");
+    cfg.token_audience = "aud";
+    CHECK(!strcmp(dbx_oidc_audience(&cfg, "https://h/oidc/v1/token"), "aud"), "audience: token_audience first");
+}
+
+static void test_child_env(void)
+{
+    const char *add[] = {"DBX_TARGET=t1", "PATH=/only/this", NULL};
+    dbx_childenv env;
+    int saw_target = 0, saw_path = 0, saw_keep = 0, bad = 0;
+    setenv("DATABRICKS_CLIENT_SECRET", "dose0123456789abcdef0123456789ab", 1);
+    setenv("DATABRICKS_TOKEN", "dapi-some-token-value", 1);
+    setenv("DATABRICKS_PASSWORD", "a-password", 1);
+    setenv("DBX_TEST_HOLDS_SECRET", "prefix-registered-secret-value-suffix", 1);
+    setenv("DBX_TEST_KEEP", "kept", 1);
+    dbx_secret_add("registered-secret-value");
+    CHECK(dbx_childenv_build(&env, add) == 0, "child env built");
+    for (char **p = env.envp; p && *p; p++) {
+        if (!strncmp(*p, "DATABRICKS_CLIENT_SECRET=", 25) || !strncmp(*p, "DATABRICKS_TOKEN=", 17) ||
+            !strncmp(*p, "DATABRICKS_PASSWORD=", 20) || !strncmp(*p, "DBX_TEST_HOLDS_SECRET=", 22))
+            bad++;
+        saw_target += !strcmp(*p, "DBX_TARGET=t1");
+        saw_path += !strncmp(*p, "PATH=", 5) ? (!strcmp(*p, "PATH=/only/this") ? 1 : 100) : 0;
+        saw_keep += !strcmp(*p, "DBX_TEST_KEEP=kept");
+    }
+    CHECK(bad == 0, "secrets removed from a child's environment (%d left)", bad);
+    CHECK(saw_target == 1 && saw_path == 1 && saw_keep == 1, "additions set, others kept (%d %d %d)", saw_target,
+          saw_path, saw_keep);
+    dbx_childenv_free(&env);
+    dbx_secret_remove("registered-secret-value");
+    unsetenv("DATABRICKS_CLIENT_SECRET");
+    unsetenv("DATABRICKS_TOKEN");
+    unsetenv("DATABRICKS_PASSWORD");
+    unsetenv("DBX_TEST_HOLDS_SECRET");
+    unsetenv("DBX_TEST_KEEP");
+}
+
+static void test_loopback_pages(void)
+{
+    static const int statuses[][2] = {{200, 0}, {400, 1}, {400, 0}, {404, 0}};
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        char page[2048];
+        int n = dbx_loopback_page(statuses[i][0], statuses[i][1], page, sizeof page);
+        const char *body = n > 0 ? strstr(page, "\r\n\r\n") : NULL, *cl = n > 0 ? strstr(page, "Content-Length: ") : NULL;
+        CHECK(n > 0 && body && cl, "page %d built", statuses[i][0]);
+        if (n > 0 && body && cl) {
+            CHECK((size_t)atoi(cl + 16) == (size_t)n - (size_t)(body + 4 - page),
+                  "page %d sends exactly the bytes it announces", statuses[i][0]);
+            CHECK(!strstr(page, "<script") && strstr(page, "default-src 'none'") && strstr(page, "lang=\"en\""),
+                  "page %d: no script, nothing fetched, a language", statuses[i][0]);
+        }
+    }
+}
+
+static void test_ini_go(void)
+{
+    const char *text = "[p]\ndq = \"%Y#X$Z\" # comment\nsq = '%Y#X$Z' ; c\nnq = %Y#X$Z # comment\n"
+                       "hash = a#b\nsemi = a;b ; c\ninner = \"a\"b\"\nempty = \"\"\n";
+    ini_rec r = {""};
+    dbx_err e;
+    dbx_err_clear(&e);
+    CHECK(dbx_ini_parse(text, strlen(text), ini_cb, &r, &e) == 0, "ini parses: %s", e.message);
+    CHECK(strcmp(r.out, "1[p]=;2[p]dq=%Y#X$Z;3[p]sq=%Y#X$Z;4[p]nq=%Y#X$Z;5[p]hash=a#b;6[p]semi=a;b;"
+                        "7[p]inner=\"a\"b\";8[p]empty=;") == 0,
+          "Go SDK's inline comments and quotes: %s", r.out);
+}
+
 int main(void)
 {
     test_rfc3339();
@@ -335,6 +561,13 @@ int main(void)
     test_ini();
     test_callback();
     test_user_agent();
+    test_workspace_ids();
+    test_same_origin();
+    test_cli_expiry();
+    test_oidc_sources();
+    test_child_env();
+    test_loopback_pages();
+    test_ini_go();
     printf("%d checks, %d failed\n", checks, failed);
     return failed ? 1 : 0;
 }

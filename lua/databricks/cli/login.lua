@@ -42,6 +42,12 @@ M.OPTIONS = {
   ["no-browser"] = "flag", timeout = "number", ["ca-bundle"] = "string", version = "flag", help = "flag",
 }
 
+-- The library's keys, as this command line names them.
+local FLAG_OF = {
+  login_timeout = "--timeout", redirect_uri = "--redirect-uri", ca_bundle = "--ca-bundle",
+  client_id = "--client-id", client_secret = "--client-secret-file", scopes = "--scopes", token_store = "--token-store",
+}
+
 function M.main(argv, getenv)
   getenv = getenv or os.getenv
   local opts, exit_code = common.start(argv or {}, M.OPTIONS, PROGRAM, M.HELP)
@@ -77,8 +83,9 @@ function M.main(argv, getenv)
     timeout = opts.timeout, ca_bundle = opts["ca-bundle"],
   }
   if not tokens then
+    if lerr.kind == "config" then return common.usage(PROGRAM .. ": " .. common.in_flags(lerr.message, FLAG_OF)) end
     io.stderr:write(PROGRAM, ": sign-in failed: ", tostring(lerr), "\n")
-    return lerr.kind == "config" and 2 or 1
+    return 1
   end
   local ok, werr = core.store_save(store, {
     host = normalized, client_id = opts["client-id"] or "databricks-cli", client_secret = secret,

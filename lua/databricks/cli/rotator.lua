@@ -74,7 +74,8 @@ end
 -- before any network call: nil and a message in the rotator's own words
 -- (flags and variables, never library keys) when there is none.
 local function check_source(t, creds, getenv)
-  if t.auth == "m2m" then return true end
+  if t.auth == "m2m" or t.auth == "oidc" then return true end
+  if not t.auth and (t.oidc_token_file or t.oidc_token_env) then return true end
   local secret = t.client_secret or (creds and creds.client_secret)
   if not t.auth and t.client_id and secret then return true end
   local host = core.normalize_host(t.workspace_url)
@@ -98,7 +99,8 @@ local function check_source(t, creds, getenv)
   end
   why[#why + 1] = "give DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (or --client-secret-file) for a "
     .. "service principal (--auth m2m), sign in once with databricks-oauth-login (--auth u2m), or install the "
-    .. "Databricks CLI (--auth cli; not found on PATH)"
+    .. "Databricks CLI (--auth cli; not found on PATH); in CI or Kubernetes, use workload identity federation "
+    .. "(--auth oidc with --oidc-token-file or DATABRICKS_OIDC_TOKEN)"
   return nil, "no token source: " .. table.concat(why, "; ")
 end
 

@@ -111,9 +111,10 @@ M.ROWS = {
   { key = "on_rotate", flag = "on-rotate", type = "list", scope = "target", metavar = "COMMAND", programs = RI,
     help = "run COMMAND (/bin/sh -c) after each successful rotation, with DBX_TARGET, DBX_OUTPUTS and "
       .. "DBX_EXPIRES_AT set (never a secret); repeatable" },
-  { key = "auth", flag = "auth", type = "string", choices = { "m2m", "u2m", "cli" }, scope = "target",
-    metavar = "m2m|u2m|cli", help = "force a token source (default: m2m when client credentials are set, "
-      .. "else tokens stored by databricks-oauth-login, else the Databricks CLI)" },
+  { key = "auth", flag = "auth", type = "string", choices = { "m2m", "u2m", "cli", "oidc" }, scope = "target",
+    metavar = "m2m|u2m|cli|oidc", help = "force a token source (default: m2m when client credentials are set, "
+      .. "else oidc when an OIDC token file or variable is given, else tokens stored by databricks-oauth-login, "
+      .. "else the Databricks CLI)" },
   { key = "ca_bundle", flag = "ca-bundle", type = "string", scope = "target", path = true,
     metavar = "PATH", help = "CA bundle for TLS (default: SSL_CERT_FILE, else CURL_CA_BUNDLE, else the system's)" },
   { key = "timeout", flag = "timeout", type = "number", check = positive_seconds(3600), scope = "target",
@@ -132,6 +133,21 @@ M.ROWS = {
   { key = "token_store", flag = "token-store", env = "DATABRICKS_TOKEN_STORE", type = "string", scope = "target",
     path = true, service = false, metavar = "PATH",
     help = "tokens stored by databricks-oauth-login (default ~/.config/lua-databricks/oauth/<host>.json)" },
+  { key = "oidc_token_file", flag = "oidc-token-file", env = "DATABRICKS_OIDC_TOKEN_FILEPATH", type = "string",
+    scope = "target", path = true, metavar = "PATH",
+    help = "oidc: a file holding the workload's ID token (e.g. a Kubernetes projected service account token), "
+      .. "read afresh at every exchange" },
+  { key = "oidc_token_env", flag = "oidc-token-env", env = "DATABRICKS_OIDC_TOKEN_ENV", type = "string",
+    scope = "target", metavar = "NAME",
+    help = "oidc: the variable holding the ID token (default DATABRICKS_OIDC_TOKEN; GitHub Actions' own token "
+      .. "is used inside a workflow)" },
+  { key = "token_audience", flag = "token-audience", env = "DATABRICKS_TOKEN_AUDIENCE", type = "string",
+    scope = "target", metavar = "AUD", help = "oidc: the audience of the ID token (default: the token endpoint, "
+      .. "or the account id)" },
+  { key = "account_id", flag = "account-id", env = "DATABRICKS_ACCOUNT_ID", type = "string", scope = "target",
+    metavar = "ID", help = "use the account's OAuth endpoints (account-wide federation)" },
+  { key = "profile", flag = "profile", type = "string", scope = "target", metavar = "NAME",
+    help = "cli: the Databricks CLI profile (databricks auth token --profile NAME)" },
   { key = "verbose", flag = "verbose", type = "boolean", scope = "daemon", help = "more detail in the log" },
   { key = "config", flag = "config", type = "string", scope = "cli", programs = { rotator = true, install = true },
     path = true, service = true, metavar = "FILE",

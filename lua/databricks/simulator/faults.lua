@@ -13,6 +13,11 @@ local M = {}
 
 local CHUNK = string.rep("x", 65536)
 
+-- A value as it may sit inside a JSON string (what an echo writes).
+local function json_text(s)
+  return (json.encode(s):sub(2, -2))
+end
+
 local function body_of(v)
   if type(v) == "table" then return json.encode(v) end
   return v
@@ -86,6 +91,14 @@ local SHAPES = {
 function M.perform(f, stream, req, respond)
   local action = f.action
   local headers = f.headers or {}
+  if f.echo then
+    -- A server that quotes the request back (as some error pages do): the
+    -- client must never let that reach a message unredacted.
+    local body = body_of(f.body) or ""
+    body = body:gsub("%%{authorization}", function() return json_text(req.headers.authorization or "") end)
+      :gsub("%%{request_body}", function() return json_text(req.body or "") end)
+    f = setmetatable({ body = body }, { __index = f })
+  end
   if SHAPES[action] then
     local status, body, h = SHAPES[action](f)
     local all = {}

@@ -280,6 +280,9 @@ local FAULT_KEYS = {
   path = "string", method = "string", count = "number", status = "number", body = "any",
   headers = "table", delay = "number", action = "string", size = "number",
   query = "string", match_body = "string",
+  -- a hostile server: "%{authorization}" and "%{request_body}" in the
+  -- answer's body become what the request carried
+  echo = "boolean",
   -- error shapes
   error_code = "any", message = "string", details = "table",
   -- chunk faults (Statement Execution results and their storage)

@@ -1,0 +1,6 @@
+/* fuzz_cliexpiry_corpus.c — replays the inputs of fuzz/fuzz_cliexpiry.c through the
+ * driver's checks without libFuzzer, so the normal build and `make test` run
+ * them (spec/fuzz_corpus_spec.lua calls it with fuzz/corpus/cliexpiry).
+ *   build/tests/fuzz_cliexpiry_corpus FILE_OR_DIR...   -> "N inputs ok", exit 0 */
+#include "../../fuzz/fuzz_cliexpiry.c"
+#include "../../fuzz/replay.h"
