@@ -6,4 +6,5 @@ color = false -- plain output: scripts (the before-stop hook) read the totals
 
 files["spec/**/*_spec.lua"] = { std = "+busted" }
 files["spec/**/*.lua"] = { std = "+busted" }
+files["examples/**/*_spec.lua"] = { std = "+busted" }
 exclude_files = { "build/**", "build-*/**", ".luarocks/**" }

@@ -4,7 +4,7 @@
 # command's name (or /usr/share/bash-completion/completions/).
 _dbx_prefixes_databricks_oauth_rotator___output='pgpass: pgbouncer: env: json:'
 _dbx_choices_databricks_oauth_rotator___auth='m2m u2m cli oidc'
-_dbx_opts_databricks_oauth_rotator='--workspace-url --pg-host --pg-port --pg-database --pg-username --pgpass-file --log-file --status-file --interval --instance-name --endpoint --ttl --output --on-rotate --auth --ca-bundle --timeout --retry-budget --client-id --client-secret-file --token-store --oidc-token-file --oidc-token-env --token-audience --account-id --profile --verbose --config --once --json --version --help'
+_dbx_opts_databricks_oauth_rotator='--workspace-url --pg-host --pg-port --pg-database --pg-username --pgpass-file --log-file --status-file --interval --instance-name --endpoint --ttl --output --on-rotate --auth --ca-bundle --timeout --retry-budget --client-id --client-secret-file --token-store --oidc-token-file --oidc-token-env --token-audience --account-id --profile --verbose --config --once --json --check --version --help'
 _dbx_files_databricks_oauth_rotator='--pgpass-file --log-file --status-file --ca-bundle --client-secret-file --token-store --oidc-token-file --config'
 _dbx_values_databricks_oauth_rotator='--workspace-url --pg-host --pg-port --pg-database --pg-username --interval --instance-name --endpoint --ttl --on-rotate --timeout --retry-budget --client-id --oidc-token-env --token-audience --account-id --profile'
 _dbx_choices_databricks_oauth_install___platform='systemd launchd'

@@ -1,8 +1,9 @@
 #!/usr/bin/env lua5.4
--- Rewrites the generated lists of every rockspec from the checkout: the C
--- sources of databricks.core_impl (src/*.c), the Lua modules (lua/**.lua)
--- and the scripts (bin/*). Each list sits between "-- generated: NAME" and
--- "-- end generated" lines; everything else in a rockspec is hand-written.
+-- Rewrites the generated lists of every rockspec from the checkout: the
+-- scripts (bin/*). (The C sources and the Lua modules need no list:
+-- rockspec/rock.mk takes src/*.c and lua/**.lua as they are.) Each list
+-- sits between "-- generated: NAME" and "-- end generated" lines;
+-- everything else in a rockspec is hand-written.
 --   lua5.4 rockspec/sync.lua           rewrite (make rockspec)
 --   lua5.4 rockspec/sync.lua --check   exit 1 and name the stale files
 local root = (arg[0]:match("^(.*)/rockspec/[^/]*$") or ".")
@@ -20,14 +21,7 @@ local function q(s) return string.format("%q", s) end
 
 local function generated(name, indent)
   local out = {}
-  if name == "sources" then
-    for _, f in ipairs(lines("cd " .. root .. " && ls src/*.c")) do out[#out + 1] = indent .. q(f) .. "," end
-  elseif name == "modules" then
-    for _, f in ipairs(lines("cd " .. root .. " && find lua -name '*.lua'")) do
-      local mod = f:gsub("^lua/", ""):gsub("/init%.lua$", ""):gsub("%.lua$", ""):gsub("/", ".")
-      out[#out + 1] = string.format("%s[%s] = %s,", indent, q(mod), q(f))
-    end
-  elseif name == "bin" then
+  if name == "bin" then
     for _, f in ipairs(lines("cd " .. root .. " && ls bin/*")) do
       out[#out + 1] = string.format("%s[%s] = %s,", indent, q(f:gsub("^bin/", "")), q(f))
     end

@@ -204,6 +204,62 @@ describe("credential agent", function()
     end)
   end)
 
+  describe("--check", function()
+    local function nothing_written()
+      for _, f in ipairs({ "pgpass", "rotator.log", "status.json", "db.env" }) do
+        assert.is_false(h.exists(dir .. "/" .. f), f .. " was written")
+      end
+    end
+
+    it("says which source and why, which files with which modes, tries both APIs, and writes nothing", function()
+      local r = run({ "--check", "--instance-name", sim.instance, "--pg-username", "u",
+                      "--output", "pgpass:" .. dir .. "/pgpass", "--output", "env:" .. dir .. "/db.env" })
+      assert.are.equal(0, r.code, r.stdout .. r.stderr)
+      assert.matches("token source +m2m %(a client id and a client secret are set", r.stdout)
+      assert.matches("pgpass +" .. (dir .. "/pgpass"):gsub("%p", "%%%0") .. ": will be created, mode 0600", r.stdout)
+      assert.matches("env +" .. (dir .. "/db.env"):gsub("%p", "%%%0") .. ": will be created, mode 0600", r.stdout)
+      assert.matches("token endpoint +ok", r.stdout)
+      assert.matches("credential API +ok +instance " .. sim.instance:gsub("%p", "%%%0") .. ": a credential for u@",
+        r.stdout)
+      assert.matches("A rotation would succeed%.", r.stdout)
+      assert.are.equal(1, #sim:requests("/api/2.0/database/credentials"))
+      nothing_written()
+      assert.is_nil(r.stdout:find(last_credential(), 1, true), "the credential is never shown")
+    end)
+
+    it("exits 1 naming the failing step, and reports a file it would refuse", function()
+      h.write_file(dir .. "/theirs", "x\n", 384)
+      os.execute("chown nobody " .. h.quote(dir .. "/theirs"))
+      local r = run({ "--check", "--instance-name", "no-such-instance", "--pg-username", "u",
+                      "--output", "json:" .. dir .. "/theirs" })
+      assert.are.equal(1, r.code, r.stdout .. r.stderr)
+      assert.matches("json +" .. (dir .. "/theirs"):gsub("%p", "%%%0") .. ": REFUSED: refusing to write", r.stdout)
+      assert.matches("credential API +FAIL +.*RESOURCE_DOES_NOT_EXIST", r.stdout)
+      assert.matches("A rotation would fail", r.stdout)
+      assert.are.equal("x\n", h.read_file(dir .. "/theirs"))
+    end)
+
+    it("--json gives the same report as one object", function()
+      local r = run({ "--check", "--json", "--instance-name", sim.instance, "--pg-username", "u",
+                      "--pgpass-file", dir .. "/pgpass" })
+      assert.are.equal(0, r.code, r.stderr)
+      local doc = cjson.decode(r.stdout)
+      assert.is_true(doc.ok)
+      assert.are.equal("m2m", doc.targets[1].source)
+      assert.are.same({ "token endpoint", "credential API" },
+        { doc.targets[1].steps[1].step, doc.targets[1].steps[2].step })
+      nothing_written()
+    end)
+
+    it("a failing token endpoint is a failed step, exit 1", function()
+      sim:fault{ path = "^/oidc/v1/token$", status = 401, body = { error = "invalid_client" }, count = -1 }
+      local r = run({ "--check", "--instance-name", sim.instance, "--pg-username", "u" })
+      assert.are.equal(1, r.code)
+      assert.matches("token endpoint +FAIL +.*invalid_client", r.stdout)
+      nothing_written()
+    end)
+  end)
+
   describe("secretless token sources", function()
     it("--auth oidc --oidc-token-file: a Kubernetes-style projected token, no secret anywhere", function()
       local subject = sim:jwt()

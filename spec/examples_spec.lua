@@ -265,6 +265,40 @@ echo "rc=$rc ms=$(( (t1 - t0) / 1000000 ))"]], h.quote(EX .. "/daemon/run-rotato
     end)
   end)
 
+  describe("developing offline (README, 'Develop and test offline')", function()
+    it("examples/offline/revenue_spec.lua passes under busted, starting and stopping its own simulator", function()
+      local r = h.run({ "busted", "--lua=lua5.4", "-o", "TAP", EX .. "/offline/revenue_spec.lua" },
+        { env = lua_env{ PATH = h.root .. "/bin:/usr/bin:/bin" }, cwd = dir, timeout = 120 })
+      assert.are.equal(0, r.code, r.stdout .. r.stderr)
+      assert.matches("ok 3 ", r.stdout)
+      assert.is_nil(r.stdout:find("not ok", 1, true))
+      local _, ps = h.sh("pgrep -f '[r]evenue-data[.]lua' || true")
+      assert.are.equal("", ps, "the spec's simulator is gone")
+    end)
+
+    it("launch.start says why when the simulator cannot start", function()
+      local launch = require "databricks.simulator.launch"
+      local started, err = launch.start{ program = dir .. "/no-such-simulator", timeout = 5 }
+      assert.is_nil(started)
+      assert.matches("did not start", err)
+      started, err = launch.start{ program = h.root .. "/bin/databricks-simulator", data = dir .. "/missing.lua" }
+      assert.is_nil(started)
+      assert.matches("missing%.lua", err)
+    end)
+
+    it("examples/offline/revenue.lua runs as a script against a simulator started as the README says", function()
+      local t = h.spawn({ h.root .. "/bin/databricks-simulator", "--data", EX .. "/offline/revenue-data.lua" },
+        { log = dir .. "/sim.env", home = dir })
+      assert.is_truthy(h.wait_for(function() return (h.read_file(dir .. "/sim.env") or ""):find("WAREHOUSE") end, 20))
+      local env = {}
+      for k, v in (h.read_file(dir .. "/sim.env")):gmatch("export ([%u_]+)=([^\n]*)") do env[k] = v:match("^'(.*)'$") or v end
+      local r = h.run({ h.lua, EX .. "/offline/revenue.lua", "2026-01-01", "2" }, { env = lua_env(env) })
+      h.stop(t)
+      assert.are.equal(0, r.code, r.stderr)
+      assert.matches("^ 1  acme +1200%.50\n 2  globex +980%.00\n$", r.stdout)
+    end)
+  end)
+
   describe("the Kubernetes sidecar manifest (on paper)", function()
     local PATH = EX .. "/k8s/pgpass-sidecar.yaml"
     local text = assert(h.read_file(PATH))

@@ -1,5 +1,7 @@
--- Packaging: the rockspecs list every file of the checkout, lint cleanly,
--- and a LuaRocks install into a temporary tree gives working scripts.
+-- Packaging: the rockspecs list every script and lint cleanly; a LuaRocks
+-- install into a temporary tree gives every Lua module, the C core, working
+-- scripts, man pages and the completion, usable through `luarocks path` as
+-- the README says, and leaves the source tree exactly as it was.
 local h = require "support.helpers"
 
 local ROCKSPECS = { "rockspec/lua-databricks-scm-1.rockspec", "rockspec/lua-databricks-0.1.0-1.rockspec" }
@@ -24,26 +26,13 @@ describe("rockspecs", function()
     describe(path, function()
       local spec = load_rockspec(path)
 
-      it("builds every src/*.c into databricks.core_impl, and the loader into databricks.core", function()
-        local listed = {}
-        for _, s in ipairs(spec.build.modules["databricks.core_impl"].sources) do listed[#listed + 1] = s end
-        table.sort(listed)
-        assert.are.same(ls("src/*.c"), listed)
-        assert.are.same({ "src/loader/core_loader.c" }, spec.build.modules["databricks.core"].sources)
-      end)
-
-      it("installs every Lua module under lua/", function()
-        local _, out = h.sh("cd " .. h.quote(h.root) .. " && find lua -name '*.lua' | sort")
-        local want = {}
-        for f in out:gmatch("[^\n]+") do
-          local mod = f:gsub("^lua/", ""):gsub("/init%.lua$", ""):gsub("%.lua$", ""):gsub("/", ".")
-          want[mod] = f
+      it("builds through rockspec/rock.mk, in one install pass with LuaRocks' variables", function()
+        assert.are.equal("make", spec.build.type)
+        assert.are.equal("rockspec/rock.mk", spec.build.makefile)
+        assert.is_false(spec.build.build_pass)
+        for _, v in ipairs({ "CC", "CFLAGS", "LIBFLAG", "LUA_INCDIR", "INST_LIBDIR", "INST_LUADIR" }) do
+          assert.is_string(spec.build.install_variables[v], v)
         end
-        local got = {}
-        for mod, v in pairs(spec.build.modules) do
-          if type(v) == "string" then got[mod] = v end
-        end
-        assert.are.same(want, got)
       end)
 
       it("installs every script under bin/", function()
@@ -85,6 +74,7 @@ describe("luarocks make", function()
   end)
 
   it("installs the module and working scripts into a temporary tree", function()
+    local _, before = h.sh("cd " .. h.quote(copy) .. " && find . -type f | sort")
     local r = h.run({ "luarocks", "--lua-version=5.4", "make", "--deps-mode=none", "--tree", tree,
                       "rockspec/lua-databricks-scm-1.rockspec" }, { cwd = copy, timeout = 300 })
     assert.are.equal(0, r.code, r.stdout .. r.stderr)
@@ -96,6 +86,20 @@ describe("luarocks make", function()
     local help = h.run({ tree .. "/bin/databricks-oauth-rotator", "--help" }, { cwd = "/" })
     assert.are.equal(0, help.code)
     assert.matches("%-%-workspace%-url", help.stdout)
+    -- Nothing was written into the source tree (no .o, no module).
+    local _, after = h.sh("cd " .. h.quote(copy) .. " && find . -type f | sort")
+    assert.are.equal(before, after, "luarocks make left build products in the source tree")
+    -- Every Lua module is installed.
+    local _, mods = h.sh("cd " .. h.quote(h.root) .. " && find lua -name '*.lua' | sort")
+    for f in mods:gmatch("[^\n]+") do
+      assert.is_true(h.exists(tree .. "/share/lua/5.4/" .. f:gsub("^lua/", "")), f)
+    end
+    -- Library use from the tree, as the README says.
+    local use = h.run({ "bash", "-c", string.format([[eval "$(luarocks --lua-version=5.4 path --tree %s)" && ]]
+      .. [[lua5.4 -e 'print(require("databricks").VERSION, require("databricks.core").VERSION)']], h.quote(tree)) },
+      { cwd = "/" })
+    assert.are.equal(0, use.code, use.stderr)
+    assert.matches("^0%.1%.0\t0%.1%.0\n$", use.stdout)
     local rock = tree .. "/lib/luarocks/rocks-5.4/lua-databricks/scm-1"
     assert.is_true(h.exists(rock .. "/man/databricks-oauth-rotator.1"), "the man pages are installed")
     assert.is_true(h.exists(rock .. "/completion/databricks-oauth.bash"), "the completion is installed")

@@ -118,6 +118,7 @@ function Rotator.new(opts)
   self.clients = {}
   self.secrets = {}
   self.workers = checked.workers or 4
+  self.vocabulary = checked.vocabulary or "api"
   -- Kept for the 0.1 shape of `r.opts` / `r.interval` (one target).
   self.opts = targets[1].o
   self.interval = (targets[1].o.rotation_interval or 50) * 60
@@ -195,6 +196,20 @@ end
 
 local function iso(t)
   return t and core.format_rfc3339(t) or nil
+end
+
+-- The outputs of a target ({kind=, path=}; path nil: the default .pgpass).
+function Rotator:_outputs(o) -- luacheck: no unused args
+  return outputs_of(o)
+end
+
+--- The first-run check: which token source each target would use and why,
+-- which files would be written with which modes, then a real token and a
+-- real credential (discarded) — nothing is written. See
+-- `databricks.rotator.check`.
+-- @return `{ok =, targets = {{name =, source =, source_reason =, files =, steps =, ok =}}}`
+function Rotator:check()
+  return require("databricks.rotator.check").run(self)
 end
 
 --- Checks, without touching them, that every file this rotator would write
@@ -311,6 +326,7 @@ function Rotator:_rotate(target)
       if not out.ok then self.log:error("%scould not write %s: %s", self:_prefix(target), out.path, tostring(out.error)) end
     end
   end
+  err = self:_in_words(err)
   if err and report then err.outputs_failed = true end -- the credential was obtained and written elsewhere
   self:_record(target, report, err, now - started)
   if err then
@@ -327,6 +343,17 @@ function Rotator:_rotate(target)
   return report, nil, nil, now - started
 end
 
+-- A configuration error in the caller's words (`vocabulary = "cli"`: the
+-- command line's flags, never a library key).
+function Rotator:_in_words(err)
+  if not err or err.kind ~= "config" or self.vocabulary ~= "cli" then return err end
+  local fresh = core.error{ kind = "config", message = options.reword(err.message, options.cli_words()) }
+  for k, v in pairs(err) do
+    if fresh[k] == nil and k ~= "message" then fresh[k] = v end
+  end
+  return fresh
+end
+
 --- A fresh credential for the (first) target, written nowhere (what
 -- databricks-oauth-psql runs psql with): `{password=, pg_host=, pg_port=,
 -- pg_database=, pg_username=, expires_at=, state=}`, or nil and an error.
@@ -335,12 +362,12 @@ function Rotator:credential()
   local target = self.targets[1]
   local o = target.o
   local client, source = self:_client(o)
-  if not client then return nil, source end
+  if not client then return nil, self:_in_words(source) end
   local report, err = core.rotate_target(client, {
     instance_name = o.instance_name, endpoint = o.endpoint, ttl = o.ttl, pg_host = o.pg_host, pg_port = o.pg_port,
     pg_database = o.pg_database, pg_username = o.pg_username, min_validity = o.min_validity, no_write = true,
   })
-  if not report then return nil, err end
+  if not report then return nil, self:_in_words(err) end
   core.add_secret(report.password)
   self:_state_note(target, report)
   return report

@@ -52,16 +52,6 @@ function M.start(argv, spec, program, help)
 end
 
 --- JSON text of a report (one line).
---- A library message in the words of a command line: each library key
--- of `words` (e.g. `{login_timeout = "--timeout"}`) becomes its flag.
--- Command lines never show a library key (connect's or Rotator.new's).
-function M.in_flags(message, words)
-  for key, flag in pairs(words) do
-    message = message:gsub("%f[%w_]" .. key:gsub("%p", "%%%0") .. "%f[^%w_]", flag)
-  end
-  return message
-end
-
 function M.json(t)
   return (cjson.encode(t))
 end

@@ -5,6 +5,7 @@
 local databricks = require "databricks"
 local core = require "databricks.core"
 local common = require "databricks.cli.common"
+local options = require "databricks.rotator.options"
 local credentials = require "databricks.rotator.credentials"
 local paths = require "databricks.paths"
 
@@ -83,7 +84,7 @@ function M.main(argv, getenv)
     timeout = opts.timeout, ca_bundle = opts["ca-bundle"],
   }
   if not tokens then
-    if lerr.kind == "config" then return common.usage(PROGRAM .. ": " .. common.in_flags(lerr.message, FLAG_OF)) end
+    if lerr.kind == "config" then return common.usage(PROGRAM .. ": " .. options.reword(lerr.message, FLAG_OF)) end
     io.stderr:write(PROGRAM, ": sign-in failed: ", tostring(lerr), "\n")
     return 1
   end

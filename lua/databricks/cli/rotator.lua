@@ -21,6 +21,7 @@ function M.help()
   return [[
 Usage: databricks-oauth-rotator [--once] [options]
        databricks-oauth-rotator --config FILE [--once] [options]
+       databricks-oauth-rotator --check [--json] [options]
 
 Keeps Databricks Lakebase (PostgreSQL) OAuth credentials valid in .pgpass,
 a pgbouncer auth_file, an env file or JSON, so psql, libpq clients, pools
@@ -74,6 +75,12 @@ end
 -- before any network call: nil and a message in the rotator's own words
 -- (flags and variables, never library keys) when there is none.
 local function check_source(t, creds, getenv)
+  if t.oidc_token_file and (t.auth == "oidc" or not t.auth) then
+    -- Read again at every exchange; missing now is a mistake, not a wait.
+    local f, ferr = io.open(t.oidc_token_file, "rb")
+    if not f then return nil, "--oidc-token-file cannot be read: " .. tostring(ferr) end
+    f:close()
+  end
   if t.auth == "m2m" or t.auth == "oidc" then return true end
   if not t.auth and (t.oidc_token_file or t.oidc_token_env) then return true end
   local secret = t.client_secret or (creds and creds.client_secret)
@@ -123,7 +130,10 @@ function M.rotator_options(opts, getenv, program, rows)
   if not env then return nil, program .. ": " .. eerr end
   local flags, ferr = check_cli(options.from_flags(opts, rows))
   if not flags then return nil, program .. ": " .. ferr end
-  flags.config, flags.once, flags.json = nil, nil, nil
+  -- The command line's own modes are not rotator options.
+  for _, row in ipairs(options.ROWS) do
+    if row.scope == "cli" then flags[row.key] = nil end
+  end
   if opts["client-secret"] then
     io.stderr:write(program, ": warning: --client-secret puts the secret in the process list, visible to ",
       "other users; use DATABRICKS_CLIENT_SECRET or --client-secret-file instead\n")
@@ -153,6 +163,7 @@ function M.rotator_options(opts, getenv, program, rows)
     if not ok then return nil, where .. terr end
   end
   top.targets = targets
+  top.vocabulary = "cli"
   return top
 end
 
@@ -165,6 +176,15 @@ function M.main(argv, getenv)
   if not ro then return common.usage(uerr, opts) end
   local rotator, rerr = Rotator.new(ro)
   if not rotator then return common.usage(PROGRAM .. ": " .. rerr.message, opts) end
+  if opts.check then
+    local report = rotator:check()
+    if opts.json then
+      io.stdout:write(common.json(report), "\n")
+    else
+      io.stdout:write(require("databricks.rotator.check").text(report))
+    end
+    return report.ok and 0 or 1
+  end
   local fok, ferr0 = rotator:check_files()
   if not fok then
     local row = options.by_key[ferr0.key]

@@ -155,7 +155,11 @@ M.ROWS = {
   { key = "once", flag = "once", type = "boolean", scope = "cli", programs = { rotator = true },
     help = "rotate once and exit (default: run as a daemon)" },
   { key = "json", flag = "json", type = "boolean", scope = "cli", programs = { rotator = true },
-    help = "print the rotation report as JSON (with --once)" },
+    help = "print the rotation report as JSON (with --once or --check)" },
+  { key = "check", flag = "check", type = "boolean", scope = "cli", programs = { rotator = true },
+    help = "rotate nothing, write nothing: say which token source would be used and why, which files would be "
+      .. "written with which modes, then try the token endpoint and the credential API (exit 0: a rotation would "
+      .. "succeed, 1: it would fail)" },
   -- API only
   { key = "databricks_cli", type = "string", scope = "target", config = false,
     help = "the Databricks CLI program (API only; default databricks on PATH)" },
@@ -166,6 +170,8 @@ M.ROWS = {
       .. "another (default 4; 0: one at a time in this process)" },
   { key = "hook_timeout", type = "number", scope = "target", config = false, check = positive_seconds(3600),
     help = "seconds an --on-rotate command may run before it is killed (API only; default 60)" },
+  { key = "vocabulary", type = "string", choices = { "api", "cli" }, scope = "api",
+    help = "the words of configuration errors: API keys (default) or command-line flags" },
   { key = "log", type = "table", scope = "api", help = "a databricks.log logger" },
   { key = "stderr", type = "boolean", scope = "api", help = "log to stderr (default true)" },
   { key = "clock", type = "function", scope = "api", help = "wall-clock function (tests)" },
@@ -223,6 +229,30 @@ function M.cli_spec(program, extra)
   end
   for k, v in pairs(extra or {}) do spec[k] = v end
   return spec
+end
+
+--- A library message in other words: each key of `words` (e.g.
+-- `{login_timeout = "--timeout"}`) is replaced where it stands as a word.
+-- Command lines never show a library key.
+function M.reword(message, words)
+  for key, word in pairs(words) do
+    -- A placeholder such as <account_id> stays as it is.
+    message = message:gsub("(<?)%f[%w_]" .. key:gsub("%p", "%%%0") .. "%f[^%w_]", function(lt)
+      if lt == "<" then return nil end
+      return word
+    end)
+  end
+  return message
+end
+
+--- The rotator's keys as its command line names them (every row with a
+-- flag, and the connect keys the config builder may name).
+function M.cli_words()
+  local words = { auth_type = "--auth", client_secret = "--client-secret-file" }
+  for _, row in ipairs(M.ROWS) do
+    if row.flag and row.key:find("_", 1, true) then words[row.key] = "--" .. row.flag end
+  end
+  return words
 end
 
 --- The names of an option in each vocabulary: "cli" ("--auth"), "config"
