@@ -1024,4 +1024,716 @@ f:close()
       assert.are.equal(200, res.callback_status)
     end)
   end)
+
+  ---------------------------------------------------------------- 0.2: data at scale
+
+  -- Downloads an external link as a client must: its own http_headers, no
+  -- Authorization. extra: more headers.
+  local function fetch(link, extra)
+    local headers = {}
+    for k, v in pairs(link.http_headers or {}) do headers[k] = v end
+    for k, v in pairs(extra or {}) do headers[k] = v end
+    return assert(client.request(link.external_link, { headers = headers, ca_file = s.ca_file }))
+  end
+
+  local function chunk_links(id, n)
+    return get("/api/2.0/sql/statements/" .. id .. "/result/chunks/" .. n, { token = s.pat }).json.external_links
+  end
+
+  local ALL_TYPES = {
+    { name = "b", type = "TINYINT" }, { name = "sh", type = "SMALLINT" }, { name = "i", type = "INT" },
+    { name = "l", type = "BIGINT" }, { name = "f", type = "FLOAT" }, { name = "d", type = "DOUBLE" },
+    { name = "ok", type = "BOOLEAN" }, { name = "dec", type = "DECIMAL(10,2)" }, { name = "s", type = "STRING" },
+    { name = "day", type = "DATE" }, { name = "ts", type = "TIMESTAMP" }, { name = "bin", type = "BINARY" },
+    { name = "arr", type = "ARRAY<INT>" }, { name = "m", type = "MAP<STRING,INT>" },
+    { name = "st", type = "STRUCT<id:INT,name:STRING>" }, { name = "id", type = "BIGINT", nullable = false },
+  }
+
+  describe("Statement Execution at scale", function()
+    local function big(name, spec)
+      s:config({ statements = { [name] = spec } })
+    end
+
+    it("EXTERNAL_LINKS: a manifest, links to the storage, followed chunk by chunk to the end", function()
+      big("SELECT * FROM gen", { generate = { rows = 5000, seed = 3, columns = {
+        { name = "n", type = "INT" }, { name = "amount", type = "DECIMAL(10,2)" }, { name = "s", type = "STRING" },
+      } }, rows_per_chunk = 2000 })
+      local r = sql({ statement = "SELECT * FROM gen", disposition = "EXTERNAL_LINKS" })
+      assert.are.equal("SUCCEEDED", r.json.status.state)
+      local m = r.json.manifest
+      assert.are.equal(3, m.total_chunk_count)
+      assert.are.equal(5000, m.total_row_count)
+      assert.is_false(m.truncated)
+      assert.are.same({ chunk_index = 2, row_offset = 4000, row_count = 1000 }, m.chunks[3])
+      assert.are.same({ name = "amount", type_name = "DECIMAL", type_text = "DECIMAL(10,2)", position = 1,
+                        type_precision = 10, type_scale = 2 }, m.schema.columns[2])
+      assert.is_nil(r.json.result.data_array)
+      local link = r.json.result.external_links[1]
+      assert.are.equal(0, link.chunk_index)
+      assert.are.equal(2000, link.row_count)
+      assert.are.equal(1, link.next_chunk_index)
+      assert.matches("^" .. s.storage_url:gsub("%p", "%%%0") .. "/", link.external_link)
+      assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", link.expiration)
+      assert.is_string(link.http_headers["x-sim-storage-key"])
+      local total, seen = 0, 0
+      while true do
+        local res = fetch(link)
+        assert.are.equal(200, res.status)
+        assert.are.equal(link.byte_count, #res.body)
+        local rows = client.decode(res.body)
+        assert.are.equal(link.row_count, #rows)
+        assert.are.equal(3, #rows[1])
+        total, seen = total + #rows, seen + 1
+        if not link.next_chunk_internal_link then break end
+        assert.are.equal(link.chunk_index + 1, link.next_chunk_index)
+        link = get(link.next_chunk_internal_link, { token = s.pat }).json.external_links[1]
+      end
+      assert.are.equal(5000, total)
+      assert.are.equal(3, seen)
+      assert.are.equal(4000, link.row_offset)
+      assert.is_nil(link.next_chunk_index)
+    end)
+
+    it("the storage refuses Authorization, cookies, missing link headers and bad signatures, and logs headers",
+      function()
+        local r = sql({ statement = "SELECT 1", disposition = "EXTERNAL_LINKS" })
+        local link = r.json.result.external_links[1]
+        s:clear_requests()
+        assert.are.equal(403, fetch(link, { Authorization = "Bearer " .. s.pat }).status)
+        assert.are.equal(403, fetch(link, { Cookie = "session=abc" }).status)
+        local bare = assert(client.request(link.external_link, { ca_file = s.ca_file }))
+        assert.are.equal(403, bare.status)
+        assert.matches("x%-sim%-storage%-key", bare.body)
+        local forged = { external_link = link.external_link:gsub("Signature=.", "Signature=0"),
+                         http_headers = link.http_headers }
+        local fr = fetch(forged)
+        assert.are.equal(403, fr.status)
+        assert.matches("SignatureDoesNotMatch", fr.body)
+        local ok = fetch(link)
+        assert.are.equal(200, ok.status)
+        assert.are.same({ { "1" } }, client.decode(ok.body))
+        local log = s:requests("^/sim%-storage/")
+        assert.are.equal(5, #log)
+        assert.are.equal("storage", log[1].listener)
+        assert.are.equal("Bearer " .. s.pat, log[1].headers.authorization)
+        assert.is_nil(log[5].headers.authorization)
+        assert.is_nil(log[5].headers.cookie)
+        assert.are.equal(link.http_headers["x-sim-storage-key"], log[5].headers["x-sim-storage-key"])
+      end)
+
+    it("links expire on the token clock; the chunk endpoint hands out a fresh one", function()
+      s:config({ link_ttl = 60 })
+      local r = sql({ statement = "SELECT 1", disposition = "EXTERNAL_LINKS" })
+      local old = r.json.result.external_links[1]
+      s:advance(61)
+      local res = fetch(old)
+      assert.are.equal(403, res.status)
+      assert.matches("Request has expired", res.body)
+      local fresh = chunk_links(r.json.statement_id, 0)[1]
+      assert.are_not.equal(old.external_link, fresh.external_link)
+      assert.are.equal(200, fetch(fresh).status)
+      s:config({ link_ttl = 0 })
+      local dead = chunk_links(r.json.statement_id, 0)[1]
+      assert.are.equal(403, fetch(dead).status)
+    end)
+
+    it("serves links without http_headers when told to", function()
+      s:config({ link_headers = false })
+      local link = sql({ statement = "SELECT 1", disposition = "EXTERNAL_LINKS" }).json.result.external_links[1]
+      assert.is_nil(link.http_headers)
+      assert.are.equal(200, assert(client.request(link.external_link, { ca_file = s.ca_file })).status)
+    end)
+
+    it("INLINE refuses results above the inline byte limit (25 MiB by default)", function()
+      assert.are.equal(25 * 1024 * 1024, s:state().config.inline_byte_limit)
+      s:config({ inline_byte_limit = 20000 })
+      big("SELECT * FROM wide", { generate = { rows = 1000, columns = { { name = "s", type = "STRING" } } } })
+      local r = sql({ statement = "SELECT * FROM wide" })
+      assert.are.equal("FAILED", r.json.status.state)
+      assert.matches("Inline byte limit exceeded", r.json.status.error.message)
+      assert.matches("EXTERNAL_LINKS", r.json.status.error.message)
+      local e = sql({ statement = "SELECT * FROM wide", disposition = "EXTERNAL_LINKS" })
+      assert.are.equal("SUCCEEDED", e.json.status.state)
+      assert.are.equal(1000, e.json.manifest.total_row_count)
+    end)
+
+    it("INLINE results of generated rows come as data_array chunks", function()
+      big("SELECT * FROM small", { generate = { rows = 25, seed = 9, columns = ALL_TYPES }, rows_per_chunk = 10 })
+      local r = sql({ statement = "SELECT * FROM small" })
+      assert.are.equal(3, r.json.manifest.total_chunk_count)
+      assert.are.equal(10, #r.json.result.data_array)
+      assert.are.equal(#ALL_TYPES, #r.json.result.data_array[1])
+      local last = get(r.json.result.next_chunk_internal_link, { token = s.pat }).json
+      assert.are.equal(1, last.chunk_index)
+      assert.are.equal(10, last.row_offset)
+    end)
+
+    it("applies row_limit and byte_limit (truncated), records query_tags, catalog and schema", function()
+      big("SELECT * FROM lim", { generate = { rows = 1000, columns = { { name = "n", type = "INT" } } } })
+      local r = sql({ statement = "SELECT * FROM lim", disposition = "EXTERNAL_LINKS", row_limit = 10 })
+      assert.are.equal(10, r.json.manifest.total_row_count)
+      assert.is_true(r.json.manifest.truncated)
+      local b = sql({ statement = "SELECT * FROM lim", disposition = "EXTERNAL_LINKS", byte_limit = 2000,
+                      catalog = "main", schema = "sales",
+                      query_tags = { { key = "team", value = "etl" }, { key = "flag" } } })
+      assert.is_true(b.json.manifest.truncated)
+      local n = b.json.manifest.total_row_count
+      assert.is_true(n > 0 and n < 1000, n)
+      -- byte_limit is approximate, as the service's (it counts an estimate)
+      assert.is_true(b.json.result.external_links[1].byte_count < 2200)
+      local st = s:state().statements
+      assert.are.same({ { key = "team", value = "etl" }, { key = "flag" } }, st[#st].query_tags)
+      assert.are.equal("EXTERNAL_LINKS", st[#st].disposition)
+      assert.are.equal("main", st[#st].catalog)
+      assert.are.equal("sales", st[#st].schema)
+      local tags = {}
+      for i = 1, 21 do tags[i] = { key = "k" .. i, value = "v" } end
+      assert.are.equal(400, sql({ statement = "SELECT 1", query_tags = tags }).status)
+      assert.are.equal(400, sql({ statement = "SELECT 1", byte_limit = -1 }).status)
+      assert.are.equal(400, sql({ statement = "SELECT 1", disposition = "STREAM" }).status)
+      assert.are.equal(400, sql({ statement = "SELECT 1", format = "CSV" }).status)
+    end)
+
+    it("generates every type deterministically, with NaN/Infinity, NULLs and hard strings", function()
+      local spec = { rows = 2100, seed = 11, columns = ALL_TYPES }
+      big("SELECT * FROM types", { generate = spec })
+      local r = sql({ statement = "SELECT * FROM types", disposition = "EXTERNAL_LINKS" })
+      local body = fetch(r.json.result.external_links[1]).body
+      -- The same generator in this process gives the same bytes.
+      local G = require "databricks.simulator.generate"
+      local sink = { parts = {} }
+      function sink.write(self, text) self.parts[#self.parts + 1] = text end
+      G.new(spec):write_rows(sink, 0, 2100)
+      assert.are.equal(table.concat(sink.parts), body)
+      local rows = client.decode(body)
+      local seen = {}
+      local function col(name)
+        for i, c in ipairs(ALL_TYPES) do
+          if c.name == name then return i end
+        end
+      end
+      for _, row in ipairs(rows) do
+        for i, v in ipairs(ALL_TYPES) do
+          local x = row[i]
+          if x == cjson.null then
+            seen[v.name .. ":null"] = true
+          else
+            assert.is_string(x)
+            seen[v.name .. ":" .. x] = true
+          end
+        end
+        local b = row[col("b")]
+        if b ~= cjson.null then assert.is_true(tonumber(b) >= -128 and tonumber(b) <= 127) end
+        local dec = row[col("dec")]
+        if dec ~= cjson.null then assert.matches("^%-?%d+%.%d%d$", dec) end
+        local day = row[col("day")]
+        if day ~= cjson.null then assert.matches("^%d%d%d%d%-%d%d%-%d%d$", day) end
+        local ts = row[col("ts")]
+        if ts ~= cjson.null then assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$", ts) end
+        for _, name in ipairs({ "arr", "m", "st" }) do
+          local t = row[col(name)]
+          if t ~= cjson.null then assert.is_table(client.decode(t), t) end
+        end
+        local bin = row[col("bin")]
+        if bin ~= cjson.null then assert.matches("^[%w+/]*=*$", bin) end
+        assert.are_not.equal(cjson.null, row[col("id")])
+      end
+      for _, want in ipairs({ "d:NaN", "d:Infinity", "d:-Infinity", "f:NaN", "b:-128", "b:127",
+                              "i:-2147483648", "l:9223372036854775807", "ok:true", "ok:false", "dec:99999999.99",
+                              "s:\"", "s:\\", "s:日本語テキスト", "s:😀🚕", "d:null", "s:null", "day:2024-02-29",
+                              "bin:", "arr:[]" }) do
+        assert.is_true(seen[want] == true, want)
+      end
+    end)
+
+    it("declares millions of rows without writing more than the chunks asked for", function()
+      local function cached()
+        local _, listing = helpers.sh("ls " .. helpers.quote(s.work_dir .. "/cache"))
+        local n = 0
+        for _ in listing:gmatch("[^\n]+") do n = n + 1 end
+        return n
+      end
+      local before = cached()
+      big("SELECT * FROM huge", { generate = { rows = 3000000, columns = { { name = "n", type = "BIGINT" } } },
+        chunk_bytes = 1024 * 1024 })
+      local r = sql({ statement = "SELECT * FROM huge", disposition = "EXTERNAL_LINKS" })
+      local m = r.json.manifest
+      assert.are.equal(3000000, m.total_row_count)
+      assert.is_true(m.total_chunk_count > 20, m.total_chunk_count)
+      local link = r.json.result.external_links[1]
+      assert.is_true(link.byte_count > 900000 and link.byte_count < 1.1 * 1024 * 1024, link.byte_count)
+      local again = sql({ statement = "SELECT * FROM huge", disposition = "EXTERNAL_LINKS" })
+      assert.are.equal(link.byte_count, again.json.result.external_links[1].byte_count)
+      assert.are.equal(before + 1, cached())
+    end)
+
+    it("chunk faults: a next link pointing back, malformed, short and truncated bodies, expiry once", function()
+      big("SELECT * FROM faulty", { generate = { rows = 300, columns = { { name = "n", type = "INT" } } },
+        rows_per_chunk = 100 })
+      s:faults({
+        { chunk = 1, action = "self_link" },
+        { chunk = 0, action = "malformed" },
+        { chunk = 0, action = "wrong_row_count" },
+        { chunk = 0, action = "truncated" },
+        { chunk = 2, statement = "faulty", action = "expired" },
+      })
+      local r = sql({ statement = "SELECT * FROM faulty", disposition = "EXTERNAL_LINKS" })
+      local id, link0 = r.json.statement_id, r.json.result.external_links[1]
+      local bad = fetch(link0)
+      assert.are.equal(200, bad.status)
+      assert.is_nil(client.decode(bad.body))
+      local short = client.decode(fetch(link0).body)
+      assert.are.equal(99, #short)
+      local conn = assert(client.connect(link0.external_link, { ca_file = s.ca_file }))
+      local res, err, partial = conn:request("GET", link0.external_link:match("^https://[^/]+(.*)$"),
+        { headers = link0.http_headers })
+      conn:close()
+      assert.is_nil(res)
+      assert.matches("truncated", err)
+      assert.is_true(#partial.body < link0.byte_count)
+      assert.are.equal(100, #client.decode(fetch(link0).body))
+      local link1 = chunk_links(id, 1)[1]
+      assert.are.equal(1, link1.next_chunk_index)
+      assert.matches("/result/chunks/1$", link1.next_chunk_internal_link)
+      local link2 = chunk_links(id, 2)[1]
+      assert.are.equal(403, fetch(link2).status)
+      assert.are.equal(200, fetch(chunk_links(id, 2)[1]).status)
+      local names = {}
+      for _, e in ipairs(s:requests("^/sim%-storage/")) do names[#names + 1] = e.fault or "-" end
+      assert.are.same({ "malformed", "wrong_row_count", "truncated", "-", "expired", "-" }, names)
+    end)
+
+    it("records concurrent downloads and per-download delays", function()
+      s:config({ storage_delay = 0.4 })
+      s:clear_storage()
+      local r = sql({ statement = "SELECT 1", disposition = "EXTERNAL_LINKS" })
+      local id = r.json.statement_id
+      local conns = {}
+      for i = 1, 3 do
+        local link = chunk_links(id, 0)[1]
+        local c = assert(client.connect(link.external_link, { ca_file = s.ca_file }))
+        assert(c:send_request("GET", link.external_link:match("^https://[^/]+(.*)$"), { headers = link.http_headers }))
+        conns[i] = c
+      end
+      local t0 = socket.gettime()
+      for _, c in ipairs(conns) do
+        local res = assert(c:read_response("GET"))
+        assert.are.equal(200, res.status)
+        c:close()
+      end
+      assert.is_true(socket.gettime() - t0 < 1.2, "downloads were served one after another")
+      local rec = s:storage()
+      assert.are.equal(3, rec.max_in_flight)
+      assert.are.equal(0, rec.in_flight)
+      assert.are.equal(3, #rec.downloads)
+      for _, d in ipairs(rec.downloads) do
+        assert.is_true(d.finished - d.started >= 0.39)
+        assert.are.equal(200, d.status)
+        assert.are.equal(0, d.chunk)
+        assert.are.equal(id, d.statement_id)
+      end
+      s:clear_storage()
+      assert.are.equal(0, s:storage().max_in_flight)
+    end)
+
+    it("answers SELECT of literals with Spark's column names and types", function()
+      local r = sql({ statement = "SELECT 1 AS one, 'it''s' AS s, 2.50, TRUE, NULL AS n, -7, 1e3, 'a\\'b', "
+        .. "DATE '2024-02-29', 3000000000" })
+      assert.are.equal("SUCCEEDED", r.json.status.state, r.body)
+      local cols, row = r.json.manifest.schema.columns, r.json.result.data_array[1]
+      local got = {}
+      for i, c in ipairs(cols) do got[i] = { c.name, c.type_name, c.type_text, row[i] } end
+      assert.are.same({
+        { "one", "INT", "INT", "1" }, { "s", "STRING", "STRING", "it's" }, { "2.50", "DECIMAL", "DECIMAL(3,2)", "2.50" },
+        { "true", "BOOLEAN", "BOOLEAN", "true" }, { "n", "NULL", "VOID", cjson.null }, { "-7", "INT", "INT", "-7" },
+        { "1e3", "DOUBLE", "DOUBLE", "1000.0" }, { "a'b", "STRING", "STRING", "a'b" },
+        { "DATE '2024-02-29'", "DATE", "DATE", "2024-02-29" }, { "3000000000", "LONG", "BIGINT", "3000000000" },
+      }, got)
+    end)
+
+    it("fails a statement it cannot answer with what it answers and how to declare one", function()
+      local r = sql({ statement = "SELECT * FROM somewhere" })
+      assert.are.equal("FAILED", r.json.status.state)
+      local msg = r.json.status.error.message
+      assert.matches("SIM_NO_RESULT", msg)
+      assert.matches("SELECT 1", msg)
+      assert.matches("--data", msg)
+      assert.matches("statements", msg)
+    end)
+
+    it("matches declared statements whatever their whitespace", function()
+      s:config({ statements = { ["SELECT a\n  FROM t\nWHERE x = :x"] = { columns = { "a" }, rows = { { "1" } } } } })
+      local r = sql({ statement = "  SELECT a FROM t   WHERE x = :x ;", parameters = { { name = "x", value = "1" } } })
+      assert.are.equal("SUCCEEDED", r.json.status.state)
+    end)
+  end)
+
+  ---------------------------------------------------------------- 0.2: files
+
+  describe("Files API", function()
+    local BASE = "/api/2.0/fs/files"
+
+    local function put(path, body, query)
+      return assert(s:request("PUT", BASE .. path .. (query or ""), { token = s.pat, body = body,
+        headers = { ["Content-Type"] = "application/octet-stream" } }))
+    end
+
+    it("uploads, downloads, describes and deletes a file, decoding each path segment", function()
+      local path = "/Volumes/main/default/landing/dir%20one/caf%C3%A9%2Bplus.csv"
+      assert.are.equal(204, put(path, "a,b\n1,2\n").status)
+      local g = get(BASE .. path, { token = s.pat })
+      assert.are.equal(200, g.status)
+      assert.are.equal("a,b\n1,2\n", g.body)
+      assert.are.equal("8", g.headers["content-length"])
+      assert.are.equal("application/octet-stream", g.headers["content-type"])
+      assert.matches("^%a%a%a, %d%d %a%a%a %d%d%d%d %d%d:%d%d:%d%d GMT$", g.headers["last-modified"])
+      local h = assert(s:request("HEAD", BASE .. path, { token = s.pat }))
+      assert.are.equal(200, h.status)
+      assert.are.equal("8", h.headers["content-length"])
+      assert.are.equal("", h.body)
+      local list = get("/api/2.0/fs/directories/Volumes/main/default/landing/dir%20one", { token = s.pat })
+      assert.are.same({ { path = "/Volumes/main/default/landing/dir one/café+plus.csv", name = "café+plus.csv",
+        is_directory = false, file_size = 8, last_modified = list.json.contents[1].last_modified } },
+        list.json.contents)
+      assert.are.equal(204, assert(s:request("DELETE", BASE .. path, { token = s.pat })).status)
+      local gone = get(BASE .. path, { token = s.pat })
+      assert.are.equal(404, gone.status)
+      assert.are.equal("NOT_FOUND", gone.json.error_code)
+      local hgone = assert(s:request("HEAD", BASE .. path, { token = s.pat }))
+      assert.are.equal(404, hgone.status)
+      assert.are.equal("", hgone.body)
+    end)
+
+    it("answers 409 ALREADY_EXISTS without overwrite=true and replaces with it", function()
+      local path = "/Volumes/main/default/landing/x.bin"
+      assert.are.equal(204, put(path, "one").status)
+      local again = put(path, "two", "?overwrite=false")
+      assert.are.equal(409, again.status)
+      assert.are.equal("ALREADY_EXISTS", again.json.error_code)
+      assert.are.equal(409, put(path, "two").status)
+      assert.are.equal(204, put(path, "two!", "?overwrite=true").status)
+      assert.are.equal("two!", get(BASE .. path, { token = s.pat }).body)
+    end)
+
+    it("creates directories with their parents and lists them page by page", function()
+      local dirs = "/api/2.0/fs/directories"
+      assert.are.equal(204, assert(s:request("PUT", dirs .. "/Volumes/main/default/vol/a/b/c", { token = s.pat })).status)
+      for _, n in ipairs({ "f1", "f2", "f3" }) do put("/Volumes/main/default/vol/a/" .. n, n) end
+      s:config({ files_page_size = 2 })
+      local p1 = get(dirs .. "/Volumes/main/default/vol/a", { token = s.pat }).json
+      assert.are.equal(2, #p1.contents)
+      assert.are.same({ "b", "f1" }, { p1.contents[1].name, p1.contents[2].name })
+      assert.is_true(p1.contents[1].is_directory)
+      assert.is_nil(p1.contents[1].file_size)
+      assert.is_string(p1.next_page_token)
+      local p2 = get(dirs .. "/Volumes/main/default/vol/a?page_token=" .. client.url_encode(p1.next_page_token),
+        { token = s.pat }).json
+      assert.are.same({ "f2", "f3" }, { p2.contents[1].name, p2.contents[2].name })
+      assert.is_nil(p2.next_page_token)
+      assert.are.equal(200, assert(s:request("HEAD", dirs .. "/Volumes/main/default/vol/a/b", { token = s.pat })).status)
+      assert.are.equal(404, get(dirs .. "/Volumes/main/default/vol/nope", { token = s.pat }).status)
+      local full = assert(s:request("DELETE", dirs .. "/Volumes/main/default/vol/a/b", { token = s.pat }))
+      assert.are.equal(409, full.status)
+      assert.are.equal(204, assert(s:request("DELETE", dirs .. "/Volumes/main/default/vol/a/b/c", { token = s.pat })).status)
+      assert.are.equal(400, get(dirs .. "/Volumes/main/default/vol/a?page_token=bogus", { token = s.pat }).status)
+    end)
+
+    it("refuses paths outside volumes and dot segments, and needs a token", function()
+      assert.are.equal(400, put("/tmp/x", "x").status)
+      assert.are.equal(400, put("/Volumes/main/default/x", "x").status)
+      assert.are.equal(400, put("/Volumes/main/default/v/../x", "x").status)
+      assert.are.equal(401, assert(s:request("GET", BASE .. "/Volumes/main/default/v/x")).status)
+    end)
+
+    it("streams a large upload to disk, not into memory, and serves it back", function()
+      local size, block = 48 * 1024 * 1024, string.rep("0123456789abcdef", 65536)
+      local conn = assert(s:connect())
+      assert(conn:send_raw(table.concat({
+        "PUT " .. BASE .. "/Volumes/main/default/big/blob.bin HTTP/1.1", "Host: " .. s.host,
+        "Authorization: Bearer " .. s.pat, "Content-Type: application/octet-stream",
+        "Content-Length: " .. size, "", "" }, "\r\n")))
+      for _ = 1, size // #block do assert(conn:send_raw(block)) end
+      local res = assert(conn:read_response("PUT"))
+      assert.are.equal(204, res.status)
+      local h = assert(conn:request("HEAD", BASE .. "/Volumes/main/default/big/blob.bin",
+        { headers = { Authorization = "Bearer " .. s.pat } }))
+      conn:close()
+      assert.are.equal(tostring(size), h.headers["content-length"])
+      local status = helpers.read_file("/proc/" .. s.pid .. "/status")
+      local peak = tonumber(status:match("VmHWM:%s*(%d+)"))
+      assert.is_true(peak < 40 * 1024, "peak RSS " .. peak .. " kB")
+      local r = helpers.run({ "curl", "-sS", "--cacert", s.ca_file, "-H", "Authorization: Bearer " .. s.pat,
+        "-o", "/dev/null", "-w", "%{http_code} %{size_download}", s.url .. BASE .. "/Volumes/main/default/big/blob.bin" })
+      assert.are.equal("200 " .. size, r.stdout)
+    end)
+  end)
+
+  ---------------------------------------------------------------- 0.2: Unity Catalog lists
+
+  describe("Unity Catalog lists", function()
+    before_each(function()
+      local tables = {}
+      for _, n in ipairs({ "a", "b", "c", "d", "e" }) do tables["cat1.sch." .. n] = { columns = { "x" } } end
+      tables["cat2.other.t"] = { columns = { { name = "y", type = "DECIMAL(5,1)" } } }
+      s:config({ tables = tables, catalogs = { empty = true }, schemas = { ["cat1.bare"] = true } })
+    end)
+
+    local function list(path)
+      return get(path, { token = s.pat })
+    end
+
+    it("lists catalogs, schemas and tables page by page with max_results", function()
+      local cats = list("/api/2.1/unity-catalog/catalogs").json
+      local names = {}
+      for _, c in ipairs(cats.catalogs) do names[#names + 1] = c.name end
+      assert.are.same({ "cat1", "cat2", "empty", "main" }, names)
+      assert.is_nil(cats.next_page_token)
+      local sch = list("/api/2.1/unity-catalog/schemas?catalog_name=cat1").json
+      assert.are.same({ "cat1.bare", "cat1.sch" }, { sch.schemas[1].full_name, sch.schemas[2].full_name })
+      local got, token, pages = {}, nil, 0
+      repeat
+        local q = "/api/2.1/unity-catalog/tables?catalog_name=cat1&schema_name=sch&max_results=2"
+          .. (token and ("&page_token=" .. client.url_encode(token)) or "")
+        local page = list(q).json
+        pages = pages + 1
+        for _, t in ipairs(page.tables) do got[#got + 1] = t.full_name end
+        token = page.next_page_token
+      until not token
+      assert.are.equal(3, pages)
+      assert.are.same({ "cat1.sch.a", "cat1.sch.b", "cat1.sch.c", "cat1.sch.d", "cat1.sch.e" }, got)
+      local t = list("/api/2.1/unity-catalog/tables?catalog_name=cat2&schema_name=other").json.tables[1]
+      assert.are.equal("DECIMAL", t.columns[1].type_name)
+      assert.are.equal("decimal(5,1)", t.columns[1].type_text)
+    end)
+
+    it("uses the configured page size when max_results is absent", function()
+      s:config({ list_page_size = 3 })
+      local page = list("/api/2.1/unity-catalog/tables?catalog_name=cat1&schema_name=sch").json
+      assert.are.equal(3, #page.tables)
+      assert.is_string(page.next_page_token)
+    end)
+
+    it("answers 400 for missing names and bad tokens, 404 for unknown catalogs and schemas", function()
+      assert.are.equal(400, list("/api/2.1/unity-catalog/schemas").status)
+      assert.are.equal(400, list("/api/2.1/unity-catalog/tables?catalog_name=cat1").status)
+      assert.are.equal("CATALOG_DOES_NOT_EXIST", list("/api/2.1/unity-catalog/schemas?catalog_name=zz").json.error_code)
+      assert.are.equal("SCHEMA_DOES_NOT_EXIST",
+        list("/api/2.1/unity-catalog/tables?catalog_name=cat1&schema_name=zz").json.error_code)
+      assert.are.equal(400, list("/api/2.1/unity-catalog/catalogs?page_token=nonsense").status)
+      local other = list("/api/2.1/unity-catalog/tables?catalog_name=cat1&schema_name=sch&max_results=1")
+      assert.are.equal(400, list("/api/2.1/unity-catalog/catalogs?page_token="
+        .. client.url_encode(other.json.next_page_token)).status)
+    end)
+
+    it("repeats a page token when a fault says so", function()
+      s:fault({ path = "/unity%-catalog/tables$", action = "repeat_page_token" })
+      local q = "/api/2.1/unity-catalog/tables?catalog_name=cat1&schema_name=sch&max_results=2"
+      local p1 = list(q).json
+      local p2 = list(q .. "&page_token=" .. client.url_encode(p1.next_page_token)).json
+      assert.are.equal(p1.next_page_token, p2.next_page_token)
+      local p3 = list(q .. "&page_token=" .. client.url_encode(p2.next_page_token)).json
+      assert.are_not.equal(p2.next_page_token, p3.next_page_token)
+    end)
+  end)
+
+  ---------------------------------------------------------------- 0.2: auth breadth
+
+  describe("token exchange (workload identity federation)", function()
+    local EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+    local JWT = "urn:ietf:params:oauth:token-type:jwt"
+
+    local function exchange(subject, extra, path)
+      local form = { grant_type = EXCHANGE, subject_token = subject, subject_token_type = JWT, scope = "all-apis" }
+      for k, v in pairs(extra or {}) do form[k] = v or nil end
+      return post(path or "/oidc/v1/token", { form = form })
+    end
+
+    it("exchanges a JWT of a trusted issuer, with or without client_id, and never needs a secret", function()
+      local r = exchange(s:jwt(), { client_id = s.client_id })
+      assert.are.equal(200, r.status, r.body)
+      assert.are.equal("Bearer", r.json.token_type)
+      assert.is_nil(r.json.refresh_token)
+      local me = get("/api/2.0/preview/scim/v2/Me", { token = r.json.access_token })
+      assert.are.equal(s.client_id, me.json.userName)
+      local log = s:requests("^/oidc/v1/token$")
+      assert.are.equal("none", log[#log].client_auth)
+      local wide = exchange(s:jwt())
+      assert.are.equal(200, wide.status)
+      assert.are.equal(s.user, get("/api/2.0/preview/scim/v2/Me", { token = wide.json.access_token }).json.userName)
+      local rec = s:tokens("access")
+      assert.are.equal("token_exchange", rec[#rec].grant)
+    end)
+
+    it("rejects a wrong audience, an unknown issuer, an expired token and a wrong subject type", function()
+      local cases = {
+        { s:jwt({ aud = "https://elsewhere.example/oidc/v1/token" }), "audience" },
+        { s:jwt({ iss = "https://evil.example" }), "No federation policy" },
+        { s:jwt({ exp = os.time() - 10 }), "expired" },
+        { "not-a-jwt", "not a valid JWT" },
+      }
+      for _, c in ipairs(cases) do
+        local r = exchange(c[1])
+        assert.are.equal(400, r.status)
+        assert.are.equal("invalid_request", r.json.error)
+        assert.matches(c[2], r.json.error_description)
+      end
+      local t = exchange(s:jwt(), { subject_token_type = "urn:ietf:params:oauth:token-type:access_token" })
+      assert.are.equal("invalid_request", t.json.error)
+      assert.are.equal(401, exchange(s:jwt(), { client_id = "no-such-client" }).status)
+    end)
+
+    it("follows federation policies: audience, subject, client", function()
+      s:config({ federation = { ["https://ci.example"] = { audience = "my-aud", subject = "job:42",
+                                                           client_id = s.client_id } } })
+      local good = s:jwt({ iss = "https://ci.example", aud = "my-aud", sub = "job:42" })
+      assert.are.equal(200, exchange(good, { client_id = s.client_id }).status)
+      assert.are.equal(400, exchange(good).status)
+      assert.are.equal(400, exchange(s:jwt({ iss = "https://ci.example", aud = "my-aud", sub = "job:43" }),
+        { client_id = s.client_id }).status)
+      s:advance(3600)
+      assert.matches("expired", exchange(good, { client_id = s.client_id }).json.error_description)
+    end)
+
+    it("serves GitHub Actions ID tokens whose exchange works", function()
+      local r = assert(client.request(s.github_token_url .. "&audience=" .. client.url_encode(s.url .. "/oidc/v1/token"),
+        { headers = { Authorization = "Bearer " .. s.github_request_token }, ca_file = s.ca_file }))
+      assert.are.equal(200, r.status)
+      local _, claims = jwt_parts(r.json.value)
+      assert.are.equal("https://token.actions.githubusercontent.com", claims.iss)
+      assert.are.equal(s.url .. "/oidc/v1/token", claims.aud)
+      assert.matches("^repo:", claims.sub)
+      assert.are.equal(200, exchange(r.json.value, { client_id = s.client_id }).status)
+      local bad = assert(client.request(s.github_token_url .. "&audience=x",
+        { headers = { Authorization = "Bearer wrong" }, ca_file = s.ca_file }))
+      assert.are.equal(401, bad.status)
+    end)
+
+    it("serves the account OAuth endpoints and discovery", function()
+      local base = "/oidc/accounts/" .. s.account_id
+      local d = get(base .. "/.well-known/oauth-authorization-server").json
+      assert.are.equal(s.url .. base .. "/v1/token", d.token_endpoint)
+      assert.are.equal(s.url .. base .. "/v1/authorize", d.authorization_endpoint)
+      local r = post(base .. "/v1/token", {
+        form = { grant_type = "client_credentials", scope = "all-apis" },
+        headers = { Authorization = basic(s.client_id, s.client_secret) },
+      })
+      assert.are.equal(200, r.status)
+      local _, claims = jwt_parts(r.json.access_token)
+      assert.are.equal(s.url .. base, claims.iss)
+      local ex = exchange(s:jwt({ aud = s.account_id }), nil, base .. "/v1/token")
+      assert.are.equal(200, ex.status, ex.body)
+      assert.are.equal(404, get("/oidc/accounts/other-account/.well-known/oauth-authorization-server").status)
+    end)
+  end)
+
+  describe("workspace id header, expired tokens and error shapes", function()
+    it("records X-Databricks-Workspace-Id and, when told, requires the right one", function()
+      local me = "/api/2.0/preview/scim/v2/Me"
+      get(me, { token = s.pat, headers = { ["X-Databricks-Workspace-Id"] = s.workspace_id } })
+      local log = s:requests(me)
+      assert.are.equal(s.workspace_id, log[#log].workspace_id)
+      s:config({ require_workspace_id = true })
+      assert.are.equal(400, get(me, { token = s.pat }).status)
+      assert.are.equal(403, get(me, { token = s.pat, headers = { ["X-Databricks-Workspace-Id"] = "1" } }).status)
+      assert.are.equal(200, get(me, { token = s.pat,
+        headers = { ["X-Databricks-Workspace-Id"] = s.workspace_id } }).status)
+    end)
+
+    it("answers an expired token 403 when told to", function()
+      local token = m2m()
+      s:config({ expired_status = 403 })
+      s:advance(7200)
+      local r = get("/api/2.1/unity-catalog/tables/" .. s.table, { token = token })
+      assert.are.equal(403, r.status)
+      assert.are.equal("PERMISSION_DENIED", r.json.error_code)
+      assert.are.equal(401, get("/api/2.1/unity-catalog/tables/" .. s.table, { token = "bogus" }).status)
+    end)
+
+    it("sends REST errors in every documented shape", function()
+      local path = "/api/2.1/unity-catalog/tables/" .. s.table
+      local pattern = "^/api/2%.1/unity%-catalog/tables/"
+      s:faults({
+        { path = pattern, action = "numeric_error_code", status = 400, error_code = 1234, message = "numeric" },
+        { path = pattern, action = "text_error", status = 400, error_code = "INVALID_STATE", message = "plain" },
+        { path = pattern, action = "scim_error", status = 409, error_code = "uniqueness", message = "taken" },
+        { path = pattern, action = "details_error", status = 400 },
+        { path = pattern, action = "empty_404" },
+        { path = pattern, action = "private_link" },
+      })
+      local a = get(path, { token = s.pat })
+      assert.are.equal(1234, a.json.error_code)
+      local b = get(path, { token = s.pat })
+      assert.are.equal("INVALID_STATE: plain", b.body)
+      assert.matches("^text/plain", b.headers["content-type"])
+      local c = get(path, { token = s.pat })
+      assert.are.equal(409, c.status)
+      assert.are.equal("uniqueness", c.json.scimType)
+      assert.are.equal("taken", c.json.detail)
+      assert.are.equal("409", c.json.status)
+      local d = get(path, { token = s.pat })
+      assert.is_table(d.json.details)
+      assert.are.equal("type.googleapis.com/google.rpc.ErrorInfo", d.json.details[1]["@type"])
+      local e = get(path, { token = s.pat })
+      assert.are.equal(404, e.status)
+      assert.are.equal("", e.body)
+      local f = get(path, { token = s.pat })
+      assert.are.equal(302, f.status)
+      assert.are.equal("/login.html?error=private-link-validation-error", f.headers.location)
+    end)
+  end)
+
+  describe("Lakebase (0.2)", function()
+    it("describes instance state and read-only DNS", function()
+      s:config({ instances = { db = { read_write_dns = "rw.example", read_only_dns = "ro.example", state = "STOPPED" } } })
+      local r = get("/api/2.0/database/instances/db", { token = s.pat }).json
+      assert.are.same({ "rw.example", "ro.example", "STOPPED" }, { r.read_write_dns, r.read_only_dns, r.state })
+    end)
+
+    it("describes autoscaling endpoints: status.hosts and status.current_state", function()
+      local r = get("/api/2.0/postgres/" .. s.endpoint, { token = s.pat })
+      assert.are.equal(200, r.status)
+      assert.are.equal("127.0.0.1", r.json.status.hosts.host)
+      assert.are.equal("ACTIVE", r.json.status.current_state)
+      assert.are.equal(s.endpoint, r.json.name)
+      s:config({ endpoints = { ["projects/p/branches/b/endpoints/e"] = { host = "ep.example", state = "IDLE",
+        read_only_host = "ro.ep.example", read_write_pooled_host = "pool.ep.example" } } })
+      local e = get("/api/2.0/postgres/projects/p/branches/b/endpoints/e", { token = s.pat }).json
+      assert.are.same({ host = "ep.example", read_only_host = "ro.ep.example", read_write_pooled_host = "pool.ep.example" },
+        e.status.hosts)
+      assert.are.equal("IDLE", e.status.current_state)
+      assert.are.equal(404, get("/api/2.0/postgres/projects/p/branches/b/endpoints/zz", { token = s.pat }).status)
+    end)
+
+    it("issues autoscaling credentials for a ttl of 300-3600 s, or an expire_time", function()
+      local function cred(extra)
+        local body = { endpoint = s.endpoint }
+        for k, v in pairs(extra) do body[k] = v end
+        return post("/api/2.0/postgres/credentials", { json = body, token = s.pat })
+      end
+      local r = cred({ ttl = "600s" })
+      assert.are.equal(200, r.status)
+      local _, claims = jwt_parts(r.json.token)
+      assert.are.equal(600, claims.exp - claims.iat)
+      for _, bad in ipairs({ "100s", "3601s", "600", "ten" }) do
+        local b = cred({ ttl = bad })
+        assert.are.equal(400, b.status, bad)
+        assert.are.equal("INVALID_PARAMETER_VALUE", b.json.error_code)
+      end
+      local at = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + 1800)
+      local e = cred({ expire_time = at })
+      assert.are.equal(200, e.status)
+      local _, ec = jwt_parts(e.json.token)
+      assert.is_true(math.abs(ec.exp - (os.time() + 1800)) <= 2)
+      assert.are.equal(400, cred({ ttl = "600s", expire_time = at }).status)
+    end)
+
+    it("accepts UC-scoped claims on provisioned credentials", function()
+      local claims = { { permission_set = "READ_ONLY", resources = { { table_name = "main.default.t" } } } }
+      local r = post("/api/2.0/database/credentials", { token = s.pat,
+        json = { instance_names = { s.instance }, request_id = "r-1", claims = claims } })
+      assert.are.equal(200, r.status)
+      local issued = s:tokens("credential")
+      assert.are.same(claims, issued[#issued].claims)
+    end)
+  end)
 end)

@@ -8,9 +8,13 @@
 --   local s = Sim.start{config = {token_ttl = 60}}
 --   s.url, s.localhost_url, s.host, s.port, s.control_port, s.pid, s.ca_file, s.log_file
 --   s.pat, s.client_id, s.client_secret, s.user, s.u2m_client_id, s.warehouse_id,
---   s.table, s.instance, s.endpoint
+--   s.table, s.instance, s.endpoint, s.account_id, s.workspace_id, s.volume
+--   s.storage_url, s.storage_port (the "cloud storage" of external links)
+--   s.github_token_url, s.github_request_token (ACTIONS_ID_TOKEN_REQUEST_*),
+--   s.oidc_issuer (the fake IdP the token exchange trusts), s.work_dir
 --   s:config(t) s:fault(f) s:faults{...} s:clear_faults() s:requests{path=, method=}
 --   s:clear_requests() s:tokens(kind) s:state() s:reset() s:advance(seconds)
+--   s:storage() s:clear_storage() s:jwt(claims) s:prepare(statement_id)
 --   s:request(method, path, opts) s:connect() s:browser(url, opts) s:log() s:stop()
 --   Sim.browser(url, opts) Sim.pkce([verifier]) Sim.running(pid) Sim.client (HTTP client)
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
@@ -106,6 +110,7 @@ function Sim.start(opts)
   local argv = {
     helpers.lua, Sim.script, "--ready-file", ready, "--cert", c.cert_file, "--key", c.key_file,
     "--port", tostring(opts.port or 0), "--control-port", tostring(opts.control_port or 0),
+    "--work-dir", dir .. "/work",
   }
   if opts.config then
     local cfg = dir .. "/config.json"
@@ -141,7 +146,11 @@ function Sim.start(opts)
     ca_file = c.ca_file, log_file = log, dir = dir, defaults = d,
     pat = d.pat, client_id = d.client_id, client_secret = d.client_secret, user = d.user,
     u2m_client_id = d.u2m_client_id, warehouse_id = d.warehouse_id, table = d.table,
-    instance = d.instance, endpoint = d.endpoint,
+    instance = d.instance, endpoint = d.endpoint, account_id = d.account_id, workspace_id = d.workspace_id,
+    volume = d.volume, oidc_issuer = d.oidc_issuer, github_request_token = d.github_request_token,
+    github_token_url = "https://127.0.0.1:" .. info.port .. "/github/idtoken?api-version=2.0",
+    storage_port = info.storage_port, storage_url = "https://127.0.0.1:" .. info.storage_port,
+    work_dir = info.work_dir,
   }, Sim)
   return self
 end
@@ -212,6 +221,28 @@ end
 -- Back to the startup settings; faults and the request log cleared.
 function Sim:reset()
   self:control("POST", "/__sim/reset")
+end
+
+-- The storage's download record: {url, port, in_flight, max_in_flight,
+-- downloads = {{seq, path, statement_id, chunk, started, finished, status,
+-- bytes, in_flight_at_start}}}.
+function Sim:storage()
+  return self:control("GET", "/__sim/storage")
+end
+
+function Sim:clear_storage()
+  self:control("DELETE", "/__sim/storage")
+end
+
+-- A JWT from an outside issuer (default: the simulator's fake IdP, audience
+-- the workspace token endpoint), for token exchange. Returns the token.
+function Sim:jwt(claims)
+  return self:control("POST", "/__sim/jwt", claims or {}).token
+end
+
+-- Writes every chunk of a statement's result into the cache now.
+function Sim:prepare(statement_id)
+  return self:control("POST", "/__sim/prepare", { statement_id = statement_id })
 end
 
 -- Moves the simulator's token clock (expiry checks) by `seconds`.

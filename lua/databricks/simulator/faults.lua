@@ -1,7 +1,9 @@
 -- Carrying out a programmed fault instead of the normal answer: an error
 -- status (with Retry-After and the like), a connection reset before or in the
 -- middle of the body, a truncated body, malformed/HTML/oversized/wrong-shape
--- bodies, or a request left hanging. Faults replace the answer entirely: the
+-- bodies, a request left hanging, or a REST error in one of the other shapes
+-- Databricks uses (numeric error_code, "CODE: message" text, SCIM
+-- scimType/detail, details[], an empty 404, the private-link login redirect). Faults replace the answer entirely: the
 -- route handler does not run, so nothing is issued or consumed. (A fault with
 -- only `delay` is handled by the app, which then answers normally.)
 local errors = require "databricks.simulator.errors"
@@ -33,13 +35,64 @@ local function hang(stream)
   return false
 end
 
+local function scim_body(status, f)
+  return {
+    schemas = json.array({ "urn:ietf:params:scim:api:messages:2.0:Error" }),
+    scimType = f.error_code or "invalidValue", detail = f.message or "Injected SCIM error", status = tostring(status),
+  }
+end
+
+local function details_body(f)
+  return {
+    error_code = f.error_code or "INVALID_PARAMETER_VALUE", message = f.message or "Injected error with details",
+    details = json.array(f.details or {
+      { ["@type"] = "type.googleapis.com/google.rpc.ErrorInfo", reason = "SIMULATED", domain = "databricks.sim",
+        metadata = { fault = "details_error" } },
+      { ["@type"] = "type.googleapis.com/google.rpc.RequestInfo", request_id = "sim-request",
+        serving_data = "" },
+    }),
+  }
+end
+
+-- The error-shape actions: status, body and headers.
+local SHAPES = {
+  numeric_error_code = function(f)
+    local status = f.status or 400
+    return status, { error_code = tonumber(f.error_code) or status, message = f.message or "Injected error" }
+  end,
+  text_error = function(f)
+    return f.status or 400, string.format("%s: %s", f.error_code or "INVALID_PARAMETER_VALUE",
+      f.message or "Injected plain-text error"), { ["Content-Type"] = "text/plain; charset=utf-8" }
+  end,
+  scim_error = function(f)
+    local status = f.status or 400
+    return status, scim_body(status, f), { ["Content-Type"] = "application/scim+json" }
+  end,
+  details_error = function(f)
+    return f.status or 400, details_body(f)
+  end,
+  empty_404 = function(f)
+    return f.status or 404, "", { ["Content-Type"] = "text/plain; charset=utf-8" }
+  end,
+  private_link = function()
+    return 302, "", { Location = "/login.html?error=private-link-validation-error",
+                      ["Content-Type"] = "text/html; charset=utf-8" }
+  end,
+}
+
 -- Answers `req` as fault `f` says. `respond(status, body, headers, opts)`
 -- writes a complete response (opts.content_length, opts.partial). Returns
 -- whether the connection may be kept.
 function M.perform(f, stream, req, respond)
   local action = f.action
   local headers = f.headers or {}
-  if action == "reset" then
+  if SHAPES[action] then
+    local status, body, h = SHAPES[action](f)
+    local all = {}
+    for k, v in pairs(h or {}) do all[k] = v end
+    for k, v in pairs(headers) do all[k] = v end
+    return respond(status, body, all)
+  elseif action == "reset" then
     stream:reset()
     return false
   elseif action == "hang" then

@@ -1,10 +1,13 @@
 -- HTTP/1.1 framing for the simulator: reads one request from a Stream
 -- (request line, headers, Content-Length or chunked body, Expect:
--- 100-continue) and formats responses. It never decides what to answer.
+-- 100-continue), whole or as a stream of pieces for uploads, and formats
+-- responses, bodies served from files included. It never decides what to
+-- answer.
 local M = {}
 
 local MAX_HEAD = 64 * 1024
 local MAX_BODY = 32 * 1024 * 1024
+local READ_PIECE = 1024 * 1024
 
 M.REASONS = {
   [100] = "Continue", [200] = "OK", [201] = "Created", [204] = "No Content",
@@ -49,10 +52,11 @@ local function read_chunked(stream)
   end
 end
 
--- Reads one request. Returns the request table, or nil and:
+-- Reads one request's head (request line and headers). Returns the request
+-- table (body still unread: req.body is ""), or nil and:
 --   "closed"/socket error      the peer went away (before or during the request)
 --   "bad", status, message     a malformed request (answer it, then close)
-function M.read_request(stream)
+function M.read_head(stream)
   local head, err
   repeat
     head, err = stream:read_until("\r\n\r\n", MAX_HEAD)
@@ -84,31 +88,143 @@ function M.read_request(stream)
   else
     req.keep_alive = conn:find("close", 1, true) == nil
   end
-
   local te = (headers["transfer-encoding"] or ""):lower()
-  local length
   if te ~= "" then
     if not te:find("chunked", 1, true) then return bad(501, "unsupported transfer-encoding") end
+    req.chunked = true
   elseif headers["content-length"] then
-    length = headers["content-length"]:match("^%d+$") and tonumber(headers["content-length"])
+    local length = headers["content-length"]:match("^%d+$") and tonumber(headers["content-length"])
     if not length then return bad(400, "bad content-length") end
-    if length > MAX_BODY then return bad(413, "request body too large") end
+    req.length = length
   end
-  local has_body = te ~= "" or (length and length > 0)
-  if has_body and (headers.expect or ""):lower() == "100-continue" and req.version ~= "1.0" then
-    local ok, serr = stream:send("HTTP/1.1 100 Continue\r\n\r\n")
+  req.has_body = req.chunked or (req.length or 0) > 0
+  return req
+end
+
+local function continue(stream, req)
+  if req.has_body and not req.continued and (req.headers.expect or ""):lower() == "100-continue"
+    and req.version ~= "1.0" then
+    req.continued = true
+    return stream:send("HTTP/1.1 100 Continue\r\n\r\n")
+  end
+  return true
+end
+
+-- An iterator over the pieces of the request body as they arrive (for
+-- uploads streamed to disk): each call returns the next piece, false at the
+-- end, or nil and an error ("closed", or "bad", status, message).
+function M.body_reader(stream, req)
+  local left, done = req.length or 0, not req.has_body
+  local chunk_left = 0
+  return function()
+    if done then return false end
+    local ok, serr = continue(stream, req)
     if not ok then return nil, serr end
+    if not req.chunked then
+      if left == 0 then
+        done = true
+        return false
+      end
+      local got, err = stream:read_upto(math.min(left, READ_PIECE))
+      if not got then return nil, err end
+      left = left - #got
+      if left == 0 then req.consumed = true end
+      return got
+    end
+    if chunk_left == 0 then
+      local line, err = stream:read_until("\r\n", 1024)
+      if not line then
+        if err == "too long" then return bad(400, "chunk size line too long") end
+        return nil, err
+      end
+      local size = tonumber(line:match("^%s*(%x+)"), 16)
+      if not size then return bad(400, "bad chunk size line") end
+      if size == 0 then
+        repeat
+          local trailer, terr = stream:read_until("\r\n", MAX_HEAD)
+          if not trailer then return nil, terr end
+        until trailer == ""
+        done, req.consumed = true, true
+        return false
+      end
+      chunk_left = size
+    end
+    local got, err = stream:read_upto(math.min(chunk_left, READ_PIECE))
+    if not got then return nil, err end
+    chunk_left = chunk_left - #got
+    if chunk_left == 0 then
+      local crlf, cerr = stream:read_n(2)
+      if not crlf then return nil, cerr end
+      if crlf ~= "\r\n" then return bad(400, "bad chunk terminator") end
+    end
+    return got
   end
-  if te ~= "" then
+end
+
+-- Reads the whole body into req.body (at most 32 MiB). Returns true, or nil
+-- and the error as read_head does.
+function M.read_body(stream, req)
+  if not req.has_body then
+    req.consumed = true
+    return true
+  end
+  if req.length and req.length > MAX_BODY then return bad(413, "request body too large") end
+  local ok, serr = continue(stream, req)
+  if not ok then return nil, serr end
+  if req.chunked then
     local body, berr, status, message = read_chunked(stream)
     if not body then return nil, berr, status, message end
     req.body = body
-  elseif length and length > 0 then
-    local body, berr = stream:read_n(length)
+  else
+    local body, berr = stream:read_n(req.length)
     if not body then return nil, berr end
     req.body = body
   end
+  req.consumed = true
+  return true
+end
+
+-- Reads one request, body included.
+function M.read_request(stream)
+  local req, err, status, message = M.read_head(stream)
+  if not req then return nil, err, status, message end
+  local ok, berr, bstatus, bmessage = M.read_body(stream, req)
+  if not ok then return nil, berr, bstatus, bmessage end
   return req
+end
+
+-- A response body served from a file: length bytes from offset.
+local FILE = { __name = "http.file_body" }
+M.FILE = FILE
+
+function M.file_body(path, length, offset)
+  return setmetatable({ path = path, length = length, offset = offset or 0 }, FILE)
+end
+
+local SEND_BLOCK = 1024 * 1024
+
+-- Sends `length` bytes of the file (or fewer: `limit`) in large blocks.
+-- Returns the bytes sent, and an error when the file or the peer failed.
+function M.send_file(stream, body, limit)
+  local f, err = io.open(body.path, "rb")
+  if not f then return 0, err end
+  if body.offset > 0 then f:seek("set", body.offset) end
+  local left, sent = math.min(body.length, limit or body.length), 0
+  while left > 0 do
+    local block = f:read(math.min(left, SEND_BLOCK))
+    if not block then
+      f:close()
+      return sent, "file ended early"
+    end
+    local ok, serr = stream:send(block)
+    if not ok then
+      f:close()
+      return sent, serr
+    end
+    sent, left = sent + #block, left - #block
+  end
+  f:close()
+  return sent
 end
 
 -- The status line and header block. `headers` is a list of {name, value}.

@@ -7,7 +7,7 @@
 local socket = require "socket"
 local ssl = require "ssl"
 
-local READ_SIZE = 16384
+local READ_SIZE = 262144
 
 -- lua-sec has no way to drop its file descriptor once a session is set up, so
 -- after a forced reset (close with SO_LINGER 0 behind its back) the SSL object
@@ -84,6 +84,19 @@ function Stream:read_n(n)
   local all = table.concat(parts)
   self.buf = all:sub(n + 1)
   return all:sub(1, n)
+end
+
+-- Between 1 and n bytes (whatever is buffered or arrives next); nil and the
+-- error when the peer went away first.
+function Stream:read_upto(n)
+  if self.buf == "" then
+    local got, err = self:read_some()
+    if not got then return nil, err end
+    self.buf = got
+  end
+  local out = self.buf:sub(1, n)
+  self.buf = self.buf:sub(n + 1)
+  return out
 end
 
 -- Is the peer still there? A client waiting for its answer sends nothing,

@@ -1,9 +1,15 @@
 -- The workspace OAuth server: discovery document, /oidc/v1/authorize (PKCE
 -- S256, the built-in public `databricks-cli` app and configured custom apps)
 -- and /oidc/v1/token (client_credentials, authorization_code, refresh_token
--- grants). Errors follow RFC 6749; the authorize endpoint answers a bad
--- client or redirect URI with an HTML page and never redirects there.
+-- and token-exchange grants), also at the account paths
+-- /oidc/accounts/{account_id}/... Errors follow RFC 6749 (RFC 8693 for the
+-- token exchange); the authorize endpoint answers a bad client or redirect
+-- URI with an HTML page and never redirects there. Token exchange
+-- (workload identity federation) accepts JWTs from the issuers of the
+-- `federation` settings; signatures are not checked, issuer, audience,
+-- subject and expiry are.
 local errors = require "databricks.simulator.errors"
+local jwt = require "databricks.simulator.jwt"
 local sha256 = require "databricks.simulator.sha256"
 local tokens = require "databricks.simulator.tokens"
 local util = require "databricks.simulator.util"
@@ -38,21 +44,40 @@ local function has_scope(scope, want)
   return false
 end
 
+local TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+local JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
+
+-- The OAuth base of this request: /oidc for the workspace, or
+-- /oidc/accounts/{id} for the configured account (nil for another one).
+local function oidc_base(ctx)
+  if not ctx.account then return ctx.base_url .. "/oidc", "/oidc/v1" end
+  local id = ctx.params[1]
+  if id ~= ctx.state.config.account_id then return nil end
+  local base = ctx.base_url .. "/oidc/accounts/" .. id
+  return base, "/oidc/accounts/" .. id .. "/v1"
+end
+
+local function unknown_account(ctx)
+  return errors.rest(404, "NOT_FOUND", string.format("Account %s does not exist.", tostring(ctx.params[1])))
+end
+
 ---------------------------------------------------------------- discovery
 
 function M.discovery(ctx)
   if ctx.state.config.discovery == false then
     return errors.rest(404, "ENDPOINT_NOT_FOUND", "OAuth is not enabled for this workspace.")
   end
-  local base = ctx.base_url
+  local base, v1 = oidc_base(ctx)
+  if not base then return unknown_account(ctx) end
+  local host = ctx.base_url
   return 200, {
-    issuer = base .. "/oidc",
-    authorization_endpoint = base .. "/oidc/v1/authorize",
-    token_endpoint = base .. "/oidc/v1/token",
-    jwks_uri = base .. "/oidc/jwks.json",
-    revocation_endpoint = base .. "/oidc/v1/revoke",
+    issuer = base,
+    authorization_endpoint = host .. v1 .. "/authorize",
+    token_endpoint = host .. v1 .. "/token",
+    jwks_uri = base .. "/jwks.json",
+    revocation_endpoint = host .. v1 .. "/revoke",
     response_types_supported = { "code" },
-    grant_types_supported = { "client_credentials", "authorization_code", "refresh_token" },
+    grant_types_supported = { "client_credentials", "authorization_code", "refresh_token", TOKEN_EXCHANGE },
     code_challenge_methods_supported = { "S256" },
     token_endpoint_auth_methods_supported = { "client_secret_basic", "client_secret_post", "none" },
     scopes_supported = { "all-apis", "offline_access", "sql" },
@@ -76,6 +101,7 @@ end
 local REDIRECT_ORDER = { "code", "error", "error_description", "state" }
 
 function M.authorize(ctx)
+  if not oidc_base(ctx) then return unknown_account(ctx) end
   local q = util.parse_form(ctx.req.query)
   local cfg = ctx.state.config
   local client = find_client(cfg, q.client_id)
@@ -166,7 +192,7 @@ local function grant_client_credentials(ctx, form)
   end
   local access, err = tokens.issue_access(ctx.state, {
     subject = cred.id, client_id = cred.id, scope = form.scope, grant = "client_credentials",
-    client_auth = cred.method, base_url = ctx.base_url,
+    client_auth = cred.method, base_url = ctx.base_url, account_id = ctx.account and ctx.params[1] or nil,
   })
   if not access then return errors.oauth(500, "server_error", err) end
   return token_response(access)
@@ -230,13 +256,87 @@ local function grant_refresh_token(ctx, form)
   return token_response(access, refresh)
 end
 
+local function bad_subject(description)
+  return errors.oauth(400, "invalid_request", description)
+end
+
+local function list_of(v)
+  if type(v) == "table" then return v end
+  return { v }
+end
+
+local function audience_ok(claims, accepted)
+  for _, aud in ipairs(list_of(claims.aud)) do
+    for _, want in ipairs(accepted) do
+      if aud == want then return true end
+    end
+  end
+  return false
+end
+
+-- Workload identity federation (RFC 8693): a JWT from a trusted issuer for
+-- an access token, without any client secret.
+local function grant_token_exchange(ctx, form)
+  local state, cfg = ctx.state, ctx.state.config
+  ctx.entry.client_auth = client_credentials(ctx, form).method
+  if not form.subject_token or form.subject_token == "" then
+    return errors.oauth(400, "invalid_request", "Missing required parameter subject_token")
+  end
+  if form.subject_token_type ~= JWT_TYPE then
+    return errors.oauth(400, "invalid_request", "subject_token_type must be " .. JWT_TYPE)
+  end
+  if not has_scope(form.scope, "all-apis") then
+    return errors.oauth(400, "invalid_scope", "The requested scope must include all-apis")
+  end
+  local claims = jwt.claims(form.subject_token)
+  if type(claims) ~= "table" then return bad_subject("subject_token is not a valid JWT") end
+  ctx.entry.subject_issuer = claims.iss
+  local policy = (cfg.federation or {})[claims.iss]
+  if type(policy) ~= "table" then
+    return bad_subject(string.format("No federation policy trusts tokens issued by %s", tostring(claims.iss)))
+  end
+  local client_id = form.client_id ~= "" and form.client_id or nil
+  if client_id then
+    if not find_client(cfg, client_id) then return invalid_client() end
+    if policy.client_id and policy.client_id ~= client_id then
+      return bad_subject(string.format("The federation policy for %s does not allow client %s",
+        tostring(claims.iss), client_id))
+    end
+  elseif policy.client_id then
+    return bad_subject(string.format("The federation policy for %s needs client_id", tostring(claims.iss)))
+  end
+  local base, v1 = oidc_base(ctx)
+  local accepted = policy.audience and list_of(policy.audience)
+    or { ctx.base_url .. v1 .. "/token", ctx.account and ctx.params[1] or cfg.account_id }
+  if not base or not audience_ok(claims, accepted) then
+    return bad_subject(string.format("Token audience %s is not accepted here", tostring(
+      type(claims.aud) == "table" and table.concat(claims.aud, ",") or claims.aud)))
+  end
+  if policy.subject and claims.sub ~= policy.subject then
+    return bad_subject(string.format("Token subject %s does not match the federation policy", tostring(claims.sub)))
+  end
+  local now = state:now()
+  if type(claims.exp) ~= "number" or claims.exp <= now then return bad_subject("Token is expired") end
+  if type(claims.nbf) == "number" and claims.nbf > now + 60 then return bad_subject("Token is not yet valid") end
+  local subject = client_id or policy.user or cfg.user
+  local access, err = tokens.issue_access(state, {
+    subject = subject, client_id = client_id, scope = form.scope, grant = "token_exchange",
+    client_auth = "none", base_url = ctx.base_url, account_id = ctx.account and ctx.params[1] or nil,
+    subject_issuer = claims.iss, subject_sub = claims.sub,
+  })
+  if not access then return errors.oauth(500, "server_error", err) end
+  return token_response(access)
+end
+
 local GRANTS = {
   client_credentials = grant_client_credentials,
   authorization_code = grant_authorization_code,
   refresh_token = grant_refresh_token,
+  [TOKEN_EXCHANGE] = grant_token_exchange,
 }
 
 function M.token(ctx)
+  if not oidc_base(ctx) then return unknown_account(ctx) end
   local ct = (ctx.req.headers["content-type"] or ""):lower()
   if not ct:find("^application/x%-www%-form%-urlencoded") then
     return errors.oauth(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")

@@ -94,6 +94,17 @@ function M.rfc3339(epoch)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(epoch))
 end
 
+-- Days since 1970-01-01 of a proleptic Gregorian date (no time zone, no
+-- os.time: the local zone must not matter).
+function M.days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = (y >= 0 and y or y - 399) // 400
+  local yoe = y - era * 400
+  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  return era * 146097 + doe - 719468
+end
+
 function M.copy(v)
   if type(v) ~= "table" then return v end
   local out = {}
