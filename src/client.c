@@ -260,6 +260,19 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
                     const char *content_type, const char *body, size_t body_len,
                     const char *const *headers, dbx_http_response *resp, dbx_err *err)
 {
+    dbx_call call = {0};
+    call.method = method;
+    call.path = path;
+    call.content_type = content_type;
+    call.body = body;
+    call.body_len = body_len;
+    call.headers = headers;
+    return dbx_client_call_ex(c, ctx, &call, resp, err);
+}
+
+int dbx_client_call_ex(dbx_client *c, dbx_ctx *ctx, const dbx_call *call, dbx_http_response *resp, dbx_err *err)
+{
+    const char *method = call->method, *path = call->path;
     dbx_buf *url = &c->url;
     dbx_http_request req = {0};
     char what[300];
@@ -282,10 +295,15 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
         req.method = method;
         req.url = url->data;
         req.authorization = auth;
-        req.content_type = body ? (content_type ? content_type : "application/json") : NULL;
-        req.body = body;
-        req.body_len = body_len;
-        req.headers = headers;
+        req.content_type = call->body || (call->stream && call->stream->read)
+                               ? (call->content_type ? call->content_type : "application/json")
+                               : NULL;
+        req.body = call->body;
+        req.body_len = call->body_len;
+        req.headers = call->headers;
+        req.stream = call->stream;
+        req.no_retry = call->no_retry;
+        req.ignore_stop = call->ignore_stop;
         if (dbx_http_send(c->http, &req, resp, err) != 0) {
             snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
             dbx_err_context(err, "%s", what);

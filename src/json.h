@@ -23,6 +23,17 @@ const char *dbx_json_string(const dbx_json *j, const char *path, size_t *len);
 int dbx_json_number(const dbx_json *j, const char *path, double *out);
 /* 1 when path exists (any type other than JSON null). */
 int dbx_json_has(const dbx_json *j, const char *path);
+/* The boolean at path: 0, or -1 when missing or not a boolean. */
+int dbx_json_bool(const dbx_json *j, const char *path, int *out);
+/* The number of elements of the array at path (0 when missing, empty, or
+ * not an array). */
+size_t dbx_json_len(const dbx_json *j, const char *path);
+/* Calls fn for every string-keyed member of the object at path (in no
+ * particular order), with the value when it is a string and NULL (vn 0)
+ * otherwise. fn returns 0 to go on, -1 to stop. Returns 0 when every call
+ * returned 0 (also for a missing path: no members), -1 when one stopped. */
+int dbx_json_each(const dbx_json *j, const char *path,
+                  int (*fn)(void *ud, const char *k, size_t kn, const char *v, size_t vn), void *ud);
 void dbx_json_free(dbx_json *j);
 
 #endif

@@ -36,10 +36,49 @@ function Client:spark_connect_url()
     message = "spark_connect_url needs cluster_id (or a cluster http_path) or serverless_compute_id in connect" }
 end
 
---- Runs SQL on the Statement Execution API; see `databricks.sql.sql`
--- (loaded on first use).
-function Client:sql(...)
-  return require("databricks.sql").sql(self, ...)
+--- Submits a SQL statement (Statement Execution API) and returns at once
+-- with a statement object (`databricks.statement`): `st.id`, `st:status()`,
+-- `st:wait()`, `st:columns()`, `for row in st:rows() do ... end`,
+-- `st:fetch_all()`, `st:cancel()`, `st:close()` (also `__close`/`__gc`,
+-- which cancel a statement that has not finished).
+--
+-- With `disposition = "EXTERNAL_LINKS"` (the default) the rows stream from
+-- cloud storage: `rows()` decodes chunk N while chunks N+1 .. N+prefetch
+-- download in parallel in the C core, so memory stays bounded by the
+-- prefetch window (about (prefetch + 1) x the chunk size), not by the
+-- result. The links are fetched without the workspace's Authorization
+-- header, with exactly their own http_headers, over https only; they are
+-- redacted everywhere.
+-- @tparam string statement SQL text; named markers `:name`
+-- @tparam[opt] table opts `parameters` (map name -> value, or list of
+-- {name=, value=, type=}), `catalog`, `schema`, `warehouse_id` (default the
+-- client's), `row_limit`, `byte_limit`, `query_tags` (map, or list of
+-- {key=, value=}; at most 20), `disposition` ("EXTERNAL_LINKS" or "INLINE"),
+-- `typed` (default true: BYTE/SHORT/INT/LONG become integers, FLOAT/DOUBLE
+-- floats, BOOLEAN booleans, DECIMAL an exact string; the rest stay strings;
+-- SQL NULL is `databricks.null`), `decimal` ("string" or "number"),
+-- `prefetch` (chunks downloaded ahead, 0-64, default 4), `timeout` (seconds
+-- for the whole statement, fetch included, default 600; it is cancelled when
+-- it passes), `wait_timeout` (seconds the submission waits server-side: 0,
+-- the default, or 5-50), `on_progress` (function(chunks_done, chunks_total)
+-- while rows are read, at most ~10 times a second)
+-- @return the statement, or nil and an error (`config` for bad options)
+function Client:execute(statement, opts)
+  return require("databricks.sql").execute(self, statement, opts)
+end
+
+--- Runs SQL on the Statement Execution API to the end and returns every
+-- row: `client:execute` + `st:fetch_all()`, with the 0.1 defaults
+-- (`disposition = "INLINE"`, `typed = false`: values are strings or
+-- `databricks.null`; `timeout` the client's; the submission waits
+-- server-side up to min(timeout, 50) s). Takes every option of `execute`.
+-- @tparam string statement SQL text; named markers `:name`
+-- @tparam[opt] table opts as `execute`
+-- @return `{columns={names}, schema={column info}, rows={{...}},
+-- statement_id=, total_row_count=, truncated=}`, or nil and an error (a
+-- failed statement: kind "sql" with the server's `error_code` and `statement_id`)
+function Client:sql(statement, opts)
+  return require("databricks.sql").sql(self, statement, opts)
 end
 
 return Client
