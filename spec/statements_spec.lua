@@ -12,6 +12,9 @@ local h = require "support.helpers"
 local cjson = require "cjson"
 local G = require "databricks.simulator.generate"
 
+-- Under valgrind (make valgrind) everything runs ~20x slower.
+local SLOW = os.getenv("DBX_VALGRIND") and 20 or 1
+
 local ALL_TYPES = {
   { name = "b", type = "TINYINT" }, { name = "sh", type = "SMALLINT" }, { name = "i", type = "INT" },
   { name = "l", type = "BIGINT" }, { name = "f", type = "FLOAT" }, { name = "d", type = "DOUBLE" },
@@ -88,7 +91,7 @@ describe("statements", function()
       declare("SELECT slowly", { columns = { { name = "x", type = "INT" } }, rows = { { "7" } }, run_seconds = 1 })
       local t0 = h.now()
       local st = assert(c:execute("SELECT slowly"))
-      assert.is_true(h.now() - t0 < 0.5, "execute waited for the statement")
+      assert.is_true(h.now() - t0 < 0.5 * SLOW, "execute waited for the statement")
       assert.matches("^[%w%-]+$", st.id)
       local body = cjson.decode(sim:requests{ path = "^/api/2%.0/sql/statements$", method = "POST" }[1].body)
       assert.are.equal("0s", body.wait_timeout)
@@ -167,7 +170,7 @@ describe("statements", function()
 
   describe("typed rows", function()
     it("convert every type while the row tables are built (EXTERNAL_LINKS), NULL as databricks.null", function()
-      local g = gen("SELECT * FROM types", 2100, ALL_TYPES, 500)
+      local g = gen("SELECT * FROM types", 1200, ALL_TYPES, 300)
       local st = assert(c:execute("SELECT * FROM types"))
       local cols = assert(st:columns())
       assert.are.equal(#ALL_TYPES, #cols)
@@ -188,9 +191,9 @@ describe("statements", function()
         end
         n = n + 1
       end
-      assert.are.equal(2100, n)
+      assert.are.equal(1200, n)
       assert.is_true(nulls > 0)
-      assert.are.equal(5, #storage_log())
+      assert.are.equal(4, #storage_log())
       st:close()
     end)
 
@@ -460,7 +463,7 @@ describe("statements", function()
       assert.is_nil(res)
       assert.are.equal("protocol", err.kind)
       assert.matches("points back", err.message)
-      assert.is_true(h.now() - t0 < 5)
+      assert.is_true(h.now() - t0 < 5 * SLOW)
       assert.is_true(#sim:requests("/result/chunks/") <= 2)
     end)
 
@@ -531,7 +534,7 @@ describe("statements", function()
       assert.is_nil(ok)
       assert.are.equal("timeout", err.kind)
       assert.matches("cancelled", err.message)
-      assert.is_true(h.now() - t0 < 4)
+      assert.is_true(h.now() - t0 < 4 * SLOW)
       assert.are.equal(1, #sim:requests("/cancel$"))
       local polls = sim:requests{ path = "^/api/2%.0/sql/statements/[^/]+$", method = "GET" }
       assert.is_true(#polls <= 12, "polled " .. #polls .. " times: no busy loop")

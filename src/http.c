@@ -260,7 +260,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
             unsigned long long clen;
             copy_value(tmp, sizeof tmp, v, vlen);
             clen = strtoull(tmp, &end, 10);
-            if (*tmp && !*end && clen > 0 && (!r->body.limit || clen <= r->body.limit))
+            if (*tmp && !*end && clen > 0 && (!r->body.limit || clen <= r->body.limit) &&
+                !(t->stream && t->stream->write)) /* a streamed body never lands here */
                 (void)dbx_buf_reserve(&r->body, (size_t)clen);
         } else if (nlen == 4 && strncasecmp(p, "date", 4) == 0) {
             char tmp[64];

@@ -73,5 +73,6 @@ void dbx_l_open_tokenstore(lua_State *L); /* l_tokenstore.c: stored U2M tokens *
 void dbx_l_open_logfile(lua_State *L);    /* l_logfile.c: the private log file type */
 void dbx_l_open_files(lua_State *L);      /* l_files.c: private atomic writes */
 void dbx_l_open_statement(lua_State *L);  /* l_statement.c: client:_execute and the statement type */
+void dbx_l_open_volumes(lua_State *L);    /* l_volumes.c: the Files API methods, volume_path */
 
 #endif
