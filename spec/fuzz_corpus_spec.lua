@@ -26,7 +26,8 @@ end
 
 describe("fuzz corpus replay", function()
   it("has a driver for every parser of outside input", function()
-    local want = { "pgpass", "jwt", "hostname", "ini", "timeutil", "loopback", "token", "httperr", "redact" }
+    local want = { "pgpass", "jwt", "hostname", "ini", "timeutil", "loopback", "token", "httperr", "redact",
+                   "chunk", "manifest" }
     local have = {}
     for _, d in ipairs(drivers) do have[d] = true end
     for _, d in ipairs(want) do assert.is_true(have[d], "fuzz/fuzz_" .. d .. ".c is missing") end

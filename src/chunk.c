@@ -5,7 +5,9 @@
  * backslashes before each quote; everything else is a byte compare. The
  * depth of nested brackets inside a row (ARRAY/MAP/STRUCT values come as
  * strings, but a scanner must not trust that) is counted, never recursed
- * into, so no input can exhaust the stack. */
+ * into, so no input can exhaust the stack; a bracket of the wrong kind
+ * inside a row is left for lua-cjson to refuse, only the row's own ']' is
+ * checked here. */
 #include "chunk.h"
 
 #include <stdlib.h>
@@ -63,8 +65,13 @@ static size_t skip_row(const char *s, size_t i, size_t n, const char **why)
                 *why = "a bracket closes what was never opened";
                 return 0;
             }
-            if (--depth == 0)
+            if (--depth == 0) {
+                if (c != ']') {
+                    *why = "a row closes with '}'";
+                    return 0;
+                }
                 return i + 1;
+            }
         }
         i++;
     }

@@ -303,9 +303,13 @@ static int read_link(const dbx_json *j, const char *base, double server_now, dou
     double when;
     if (!url || n == 0)
         return dbx_err_set(err, DBX_EPROTOCOL, "a result chunk's external link has no URL");
-    if (n < 9 || strncasecmp(url, "https://", 8) != 0 || memchr(url, '\0', n) || strcspn(url, "\r\n \t") < n)
+    if (n < 9 || strncasecmp(url, "https://", 8) != 0)
         return dbx_err_set(err, DBX_EPROTOCOL,
                            "a result chunk's external link is not an https URL: refused before any request");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
+            return dbx_err_set(err, DBX_EPROTOCOL, "a result chunk's external link holds a blank or a control "
+                                                   "byte: refused before any request");
     if (!(d->url = dup_n(url, n)))
         return dbx_err_set(err, DBX_EIO, "out of memory");
     if (dbx_json_each(j, at(buf, sizeof buf, base, "http_headers"), add_header, &acc) != 0 || acc.bad || acc.oom) {
