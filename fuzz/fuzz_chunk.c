@@ -15,6 +15,8 @@
  *    succeeds, every batch cjson accepts decodes to exactly its rows (not
  *    for a body with a NUL byte: lua-cjson stops reading at one, so it
  *    accepts "[[1]]\0junk", which the split rightly refuses);
+ *  - with a column count (1..8, from the first byte), the split succeeds
+ *    only when every row cjson decodes holds exactly that many values;
  *  - every top-level value of the body, parsed as each column type: an
  *    accepted DOUBLE equals strtod bit for bit, an accepted integer is in
  *    its type's range and prints back as the text it came from (modulo a
@@ -79,6 +81,23 @@ static long cjson_rows(const char *s, size_t n)
     }
     lua_pop(L, 1);
     return rows;
+}
+
+/* Every row cjson decodes from the body holds exactly n values. */
+static int every_row_has(const char *s, size_t len, size_t n)
+{
+    lua_State *L = fuzz_L;
+    int ok = 1;
+    if (dbx_l_json_decode_push(L, s, len) != 0)
+        return 0;
+    for (size_t r = 1; r <= (size_t)lua_rawlen(L, -1); r++) {
+        lua_rawgeti(L, -1, (lua_Integer)r);
+        if ((size_t)lua_rawlen(L, -1) != n)
+            ok = 0;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return ok;
 }
 
 static void check_value(const char *s, size_t n)
@@ -179,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_take(data, size, 1, &rest, &n);
     body = fuzz_exact(rest, n);
     dbx_err_clear(&err);
-    rc = dbx_chunk_split(body, n, batch_bytes, batch_rows, &x, &err);
+    rc = dbx_chunk_split(body, n, batch_bytes, batch_rows, 0, &x, &err);
     want = memchr(body, '\0', n) ? -2 : cjson_rows(body, n);
     if (rc != 0) {
         CHECK(err.kind == DBX_EPROTOCOL);
@@ -212,6 +231,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         CHECK(seen == x.rows);
         check_values(body, n);
+        if (want >= 0) {
+            size_t ncols = 1 + (data[0] & 7);
+            dbx_chunk_index y = {0};
+            dbx_err e2;
+            dbx_err_clear(&e2);
+            if (dbx_chunk_split(body, n, batch_bytes, batch_rows, ncols, &y, &e2) == 0)
+                CHECK(every_row_has(body, n, ncols));
+            else
+                CHECK(!every_row_has(body, n, ncols));
+            dbx_chunk_index_free(&y);
+        }
     }
     dbx_chunk_index_free(&x);
     fuzz_free_exact(body, n);

@@ -43,10 +43,13 @@ static size_t skip_string(const char *s, size_t i, size_t n)
     }
 }
 
-/* s[i] is the '[' of a row: the index just past its ']', or 0 with *why. */
-static size_t skip_row(const char *s, size_t i, size_t n, const char **why)
+/* s[i] is the '[' of a row: the index just past its ']' and, in *values,
+ * how many values it holds (commas at its own level, plus one unless it is
+ * empty); or 0 with *why. */
+static size_t skip_row(const char *s, size_t i, size_t n, size_t *values, const char **why)
 {
-    size_t depth = 0;
+    size_t depth = 0, commas = 0;
+    int any = 0;
     while (i < n) {
         char c = s[i];
         if (c == '"') {
@@ -55,10 +58,13 @@ static size_t skip_row(const char *s, size_t i, size_t n, const char **why)
                 *why = "a string does not end";
                 return 0;
             }
+            any = 1;
             i = end;
             continue;
         }
         if (c == '[' || c == '{') {
+            if (depth)
+                any = 1;
             depth++;
         } else if (c == ']' || c == '}') {
             if (depth == 0) {
@@ -70,8 +76,13 @@ static size_t skip_row(const char *s, size_t i, size_t n, const char **why)
                     *why = "a row closes with '}'";
                     return 0;
                 }
+                *values = any ? commas + 1 : 0;
                 return i + 1;
             }
+        } else if (c == ',' && depth == 1) {
+            commas++;
+        } else if (!is_space(c)) {
+            any = 1;
         }
         i++;
     }
@@ -101,8 +112,8 @@ static int fail(dbx_err *err, const char *what, size_t at)
     return dbx_err_set(err, DBX_EPROTOCOL, "the chunk is not a JSON array of rows: %s at byte %zu", what, at);
 }
 
-int dbx_chunk_split(const char *body, size_t n, size_t batch_bytes, size_t batch_rows, dbx_chunk_index *out,
-                    dbx_err *err)
+int dbx_chunk_split(const char *body, size_t n, size_t batch_bytes, size_t batch_rows, size_t ncols,
+                    dbx_chunk_index *out, dbx_err *err)
 {
     size_t i = skip_space(body, 0, n), start = 0, rows = 0, last_end = 0;
     const char *why = NULL;
@@ -118,16 +129,20 @@ int dbx_chunk_split(const char *body, size_t n, size_t batch_bytes, size_t batch
         return i == n ? 0 : fail(err, "text after the closing ']'", i);
     }
     for (;;) {
-        size_t end;
+        size_t end, values = 0;
         if (i >= n)
             return fail(err, "it ends inside the array", i);
         if (body[i] != '[')
             return fail(err, "an element is not a row array", i);
         if (rows == 0)
             start = i;
-        end = skip_row(body, i, n, &why);
+        end = skip_row(body, i, n, &values, &why);
         if (!end)
             return fail(err, why, i);
+        if (ncols && values != ncols)
+            return dbx_err_set(err, DBX_EPROTOCOL,
+                               "row %zu of the chunk has %zu values, the result has %zu columns (at byte %zu)",
+                               out->rows + 1, values, ncols, i);
         rows++;
         out->rows++;
         last_end = end;

@@ -12,6 +12,8 @@
  * typed. It runs on the download thread (cloudfetch.c), beside the
  * decoding on the Lua thread.
  *
+ * It also counts each row's values against the manifest's columns.
+ *
  * Pure: no I/O, no Lua, no clock; allocation only for the list of batches.
  * Errors say what and at which byte offset, never quote the body (a result
  * may hold anything). */
@@ -39,10 +41,13 @@ typedef struct dbx_chunk_index {
 #define DBX_BATCH_BYTES ((size_t)256 << 10)
 #define DBX_BATCH_ROWS ((size_t)4096)
 
-/* Indexes body[0..n). 0, or -1 with a protocol error (out of memory: io).
- * `out` must be zeroed; free it with dbx_chunk_index_free in both cases. */
-int dbx_chunk_split(const char *body, size_t n, size_t batch_bytes, size_t batch_rows, dbx_chunk_index *out,
-                    dbx_err *err);
+/* Indexes body[0..n); with ncols > 0, every row must hold exactly ncols
+ * values (the manifest's column count; checked here, on the download
+ * thread, so untyped rows need no second look on the Lua thread). 0, or -1
+ * with a protocol error (out of memory: io). `out` must be zeroed; free it
+ * with dbx_chunk_index_free in both cases. */
+int dbx_chunk_split(const char *body, size_t n, size_t batch_bytes, size_t batch_rows, size_t ncols,
+                    dbx_chunk_index *out, dbx_err *err);
 void dbx_chunk_index_free(dbx_chunk_index *x);
 
 #endif

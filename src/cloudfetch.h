@@ -24,7 +24,8 @@
  *     only its HTTP status and its error Code when that is a plain word.
  *
  * Memory: a chunk's body (capped at max_chunk) lives from its download
- * until dbx_cf_release; nothing else grows with the result.
+ * until dbx_cf_release; its mapping is then kept for the next download
+ * (keep_buffers of them at most); nothing else grows with the result.
  *
  * The thread never touches Lua, blocks every signal (the host's handlers
  * run on its own threads), and is joined by dbx_cf_free. */
@@ -45,6 +46,8 @@ typedef struct dbx_cf_config {
     double backoff_max;     /* default 10 */
     size_t max_chunk;       /* body cap in bytes (default 1 GiB) */
     size_t batch_bytes, batch_rows; /* chunk.h limits (0: defaults) */
+    size_t ncols;           /* values every row must hold (0: not checked) */
+    int keep_buffers;       /* released chunk mappings kept for reuse (the window: prefetch + 1) */
 } dbx_cf_config;
 
 /* A link as the caller hands it in (everything is copied). */

@@ -305,6 +305,8 @@ static int next_linked(dbx_fetch *f, dbx_client *c, dbx_ctx *ctx, dbx_batch *b, 
         cfg.max_chunk = f->o.max_chunk;
         cfg.batch_bytes = f->o.batch_bytes;
         cfg.batch_rows = f->o.batch_rows;
+        cfg.keep_buffers = f->o.prefetch + 1;
+        cfg.ncols = f->st->manifest.ncols;
         f->started = 1;
         f->offset = 0;
         if (f->end == 0)

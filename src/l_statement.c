@@ -174,15 +174,19 @@ static int row_error(dbx_err *err, const lstmt *s, long long chunk, size_t i, co
     return -1;
 }
 
-/* Checks and types the `n` rows of the batch table at the top. */
-static int convert(lua_State *L, lstmt *s, size_t n, long long chunk, dbx_err *err)
+/* Checks and types the `n` rows of the batch table at the top. `shaped`:
+ * the download thread already checked that every row is an array of ncols
+ * values (chunk.c), so only typed columns need a look. */
+static int convert(lua_State *L, lstmt *s, size_t n, long long chunk, int shaped, dbx_err *err)
 {
     const dbx_manifest *m = &s->st.manifest;
     int tbl = lua_gettop(L);
+    if (shaped && s->ntyped == 0)
+        return 0; /* untyped rows straight from lua-cjson: nothing to do */
     for (size_t i = 1; i <= n; i++) {
         if (lua_rawgeti(L, tbl, (lua_Integer)i) != LUA_TTABLE)
             return row_error(err, s, chunk, i, "it is not an array of values", NULL);
-        if (m->ncols && lua_rawlen(L, -1) != m->ncols) {
+        if (!shaped && m->ncols && lua_rawlen(L, -1) != m->ncols) {
             dbx_err_set(err, DBX_EPROTOCOL, "row %lld (in result chunk %lld) has %zu values, the result has %zu columns",
                         s->rows_before + (long long)i, chunk, (size_t)lua_rawlen(L, -1), m->ncols);
             return -1;
@@ -336,7 +340,7 @@ static int next_batch(lua_State *L, int sti, lstmt *s, dbx_lclient *u, dbx_lctx 
             return dbx_err_set(err, DBX_EPROTOCOL, "result chunk %lld holds %zu rows, its description said %lld",
                                b.chunk, n, b.row_count);
         }
-        if (convert(L, s, n, b.chunk, err) != 0)
+        if (convert(L, s, n, b.chunk, b.kind == DBX_BATCH_TEXT, err) != 0)
             return -1; /* what is left on the stack goes with the call */
         if (n == 0) {
             lua_pop(L, 1);
@@ -356,8 +360,8 @@ static int ready(lua_State *L, int sti, lstmt *s, dbx_lclient *u, dbx_lctx *x, d
     return wait_for(L, sti, s, u, x, s->st.deadline, err);
 }
 
-/* The row iterator: the statement is its upvalue. */
-static int rows_iter(lua_State *L)
+/* The row iterator's slow path: a new batch (or the first one). */
+static int rows_next(lua_State *L)
 {
     int sti;
     lstmt *s;
@@ -369,11 +373,6 @@ static int rows_iter(lua_State *L)
     lua_pushvalue(L, lua_upvalueindex(1));
     sti = 1;
     s = to_stmt(L, sti);
-    if (s->pos < s->len) { /* the common case */
-        lua_getiuservalue(L, sti, UV_BATCH);
-        lua_rawgeti(L, -1, (lua_Integer)++s->pos);
-        return 1;
-    }
     if (s->exhausted)
         return 0;
     u = enter(L, sti, s, &x);
@@ -388,6 +387,20 @@ static int rows_iter(lua_State *L)
     lua_getiuservalue(L, sti, UV_BATCH);
     lua_rawgeti(L, -1, (lua_Integer)++s->pos);
     return 1;
+}
+
+/* The row iterator (the statement is its upvalue). Its common case is one
+ * table read: the next row of the batch, no check beyond "still inside the
+ * batch of an open statement" (closing empties the batch). */
+static int rows_iter(lua_State *L)
+{
+    lstmt *s = lua_touserdata(L, lua_upvalueindex(1));
+    if (s->pos < s->len) {
+        lua_getiuservalue(L, lua_upvalueindex(1), UV_BATCH);
+        lua_rawgeti(L, -1, (lua_Integer)++s->pos);
+        return 1;
+    }
+    return rows_next(L);
 }
 
 /* ---- methods ------------------------------------------------------------------------------ */

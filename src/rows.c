@@ -56,11 +56,6 @@ const char *dbx_coltype_name(dbx_coltype t)
     return "STRING";
 }
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 /* Case-insensitive comparison of s[0..n) with a lower-case word. */
 static int word_is(const char *s, size_t n, const char *word)
 {
@@ -77,9 +72,12 @@ static int word_is(const char *s, size_t n, const char *word)
     return 1;
 }
 
+/* Up to 18 digits cannot overflow 64 bits, so the loop has no check (no
+ * division per digit); a 19-digit value is checked once against the limit;
+ * more digits (after leading zeros) are out of range. */
 static int parse_integer(const char *s, size_t n, long long lo, long long hi, long long *out)
 {
-    size_t i = 0;
+    size_t i = 0, digits;
     int neg = 0;
     unsigned long long v = 0, limit;
     long long r;
@@ -89,13 +87,20 @@ static int parse_integer(const char *s, size_t n, long long lo, long long hi, lo
     }
     if (i == n)
         return -1;
-    limit = neg ? (unsigned long long)LLONG_MAX + 1u : (unsigned long long)LLONG_MAX;
+    while (i + 1 < n && s[i] == '0')
+        i++;
+    digits = n - i;
+    if (digits > 19)
+        return -1;
     for (; i < n; i++) {
         unsigned d = (unsigned)(unsigned char)s[i] - '0';
-        if (d > 9 || v > (limit - d) / 10)
+        if (d > 9)
             return -1;
-        v = v * 10 + d;
+        v = v * 10 + d; /* 19 digits fit in 64 unsigned bits */
     }
+    limit = neg ? (unsigned long long)LLONG_MAX + 1u : (unsigned long long)LLONG_MAX;
+    if (v > limit)
+        return -1;
     if (neg)
         r = v == (unsigned long long)LLONG_MAX + 1u ? LLONG_MIN : -(long long)v;
     else
@@ -104,6 +109,31 @@ static int parse_integer(const char *s, size_t n, long long lo, long long hi, lo
         return -1;
     *out = r;
     return 0;
+}
+
+/* The decimal-number grammar only (a DECIMAL kept as its exact string):
+ * [+-]?(d+(.d*)?|.d+)([eE][+-]?d+)? */
+static int is_decimal(const char *s, size_t n)
+{
+    size_t i = n && (s[0] == '-' || s[0] == '+'), digits = 0;
+    for (; i < n && (unsigned)(s[i] - '0') <= 9; i++)
+        digits++;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && (unsigned)(s[i] - '0') <= 9; i++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = 0;
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            i++;
+        for (; i < n && (unsigned)(s[i] - '0') <= 9; i++)
+            e++;
+        if (!e)
+            return 0;
+    }
+    return i == n;
 }
 
 /* Checks the decimal-number grammar [+-]?(d+(.d*)?|.d+)([eE][+-]?d+)? and
@@ -128,27 +158,31 @@ static int scan_number(const char *s, size_t n, numparts *p)
         p->neg = s[0] == '-';
         i = 1;
     }
-    for (; i < n && is_digit(s[i]); i++, digits++) {
-        unsigned d = (unsigned)(s[i] - '0');
+    /* Leading zeros carry nothing; then every digit is significant, the
+     * first 19 go into m. */
+    for (; i < n && s[i] == '0'; i++)
+        digits++;
+    for (; i < n && (unsigned)(s[i] - '0') <= 9; i++, digits++) {
         if (p->sig < 19) {
-            p->m = p->m * 10 + d;
-            if (p->m)
-                p->sig++;
+            p->m = p->m * 10 + (unsigned)(s[i] - '0');
+            p->sig++;
         } else {
             p->e10++;
-            p->dropped |= d != 0;
+            p->dropped |= s[i] != '0';
         }
     }
     if (i < n && s[i] == '.') {
-        for (i++; i < n && is_digit(s[i]); i++, digits++) {
-            unsigned d = (unsigned)(s[i] - '0');
+        i++;
+        if (p->sig == 0)
+            for (; i < n && s[i] == '0'; i++, digits++)
+                p->e10--;
+        for (; i < n && (unsigned)(s[i] - '0') <= 9; i++, digits++) {
             if (p->sig < 19) {
-                p->m = p->m * 10 + d;
-                if (p->m)
-                    p->sig++;
+                p->m = p->m * 10 + (unsigned)(s[i] - '0');
+                p->sig++;
                 p->e10--;
             } else {
-                p->dropped |= d != 0;
+                p->dropped |= s[i] != '0';
             }
         }
     }
@@ -161,7 +195,7 @@ static int scan_number(const char *s, size_t n, numparts *p)
             eneg = s[i] == '-';
             i++;
         }
-        for (; i < n && is_digit(s[i]); i++, edigits++)
+        for (; i < n && (unsigned)(s[i] - '0') <= 9; i++, edigits++)
             if (exp < 100000)
                 exp = exp * 10 + (s[i] - '0');
         if (edigits == 0)
@@ -393,13 +427,16 @@ static int parse_float(const char *s, size_t n, double *out)
 {
     numparts p;
     size_t i = n && (s[0] == '-' || s[0] == '+');
-    if (word_is(s + i, n - i, "nan")) {
-        *out = NAN;
-        return 0;
-    }
-    if (word_is(s + i, n - i, "infinity") || word_is(s + i, n - i, "inf")) {
-        *out = i && s[0] == '-' ? -INFINITY : INFINITY;
-        return 0;
+    if (i < n && (s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') { /* a word, not digits */
+        if (word_is(s + i, n - i, "nan")) {
+            *out = NAN;
+            return 0;
+        }
+        if (word_is(s + i, n - i, "infinity") || word_is(s + i, n - i, "inf")) {
+            *out = i && s[0] == '-' ? -INFINITY : INFINITY;
+            return 0;
+        }
+        return -1;
     }
     if (scan_number(s, n, &p) != 0)
         return -1;
@@ -420,7 +457,6 @@ static int parse_float(const char *s, size_t n, double *out)
 
 int dbx_value_parse(dbx_coltype t, int decimal_number, const char *s, size_t n, dbx_value *out)
 {
-    numparts p;
     out->kind = DBX_VAL_STRING;
     switch (t) {
     case DBX_COL_BYTE:
@@ -451,9 +487,9 @@ int dbx_value_parse(dbx_coltype t, int decimal_number, const char *s, size_t n, 
     case DBX_COL_DECIMAL:
         if (decimal_number) {
             out->kind = DBX_VAL_FLOAT;
-            return scan_number(s, n, &p) == 0 ? parse_float(s, n, &out->d) : -1;
+            return is_decimal(s, n) ? parse_float(s, n, &out->d) : -1;
         }
-        return scan_number(s, n, &p);
+        return is_decimal(s, n) ? 0 : -1;
     case DBX_COL_STRING:
     default:
         return 0;

@@ -182,7 +182,7 @@ static void check_split(size_t rows, size_t batch_bytes, size_t batch_rows, int 
     }
     dbx_buf_puts(&b, spaces ? " ]\r\n" : "]");
     dbx_err_clear(&err);
-    rc = dbx_chunk_split(b.data, b.len, batch_bytes, batch_rows, &x, &err);
+    rc = dbx_chunk_split(b.data, b.len, batch_bytes, batch_rows, 5, &x, &err);
     CHECK(rc == 0, "split of %zu rows failed: %s", rows, err.message);
     CHECK(x.rows == rows, "split counted %zu rows of %zu", x.rows, rows);
     for (size_t i = 0; i < x.nspans; i++) {
@@ -214,14 +214,25 @@ static void test_chunks(void)
     check_split(5000, 4096, 100, 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dbx_err_clear(&err);
-        CHECK(dbx_chunk_split(bad[i], strlen(bad[i]), 0, 0, &x, &err) != 0 && err.kind == DBX_EPROTOCOL,
+        CHECK(dbx_chunk_split(bad[i], strlen(bad[i]), 0, 0, 0, &x, &err) != 0 && err.kind == DBX_EPROTOCOL,
               "split accepted \"%s\"", bad[i]);
         CHECK(strstr(err.message, "at byte") != NULL, "no offset in \"%s\"", err.message);
         dbx_chunk_index_free(&x);
     }
     dbx_err_clear(&err);
-    CHECK(dbx_chunk_split("[]", 2, 0, 0, &x, &err) == 0 && x.rows == 0 && x.nspans == 0, "empty chunk");
+    CHECK(dbx_chunk_split("[]", 2, 0, 0, 3, &x, &err) == 0 && x.rows == 0 && x.nspans == 0, "empty chunk");
     dbx_chunk_index_free(&x);
+    /* every row must hold the manifest's column count */
+    {
+        static const char two[] = "[[\"a\",\"b,c\"],[null,[1,2]],[\"c\"]]";
+        dbx_err_clear(&err);
+        CHECK(dbx_chunk_split(two, sizeof two - 1, 0, 0, 2, &x, &err) != 0 && strstr(err.message, "row 3 of the chunk has 1 values, the result has 2 columns"),
+              "column count: %s", err.message);
+        dbx_chunk_index_free(&x);
+        dbx_err_clear(&err);
+        CHECK(dbx_chunk_split("[[],[ ]]", 8, 0, 0, 1, &x, &err) != 0, "an empty row has no value");
+        dbx_chunk_index_free(&x);
+    }
 }
 
 int main(void)
