@@ -57,6 +57,7 @@ typedef struct lstmt {
     long long rows_before;   /* rows of the result before the batch */
     long long progress_done; /* chunks last reported to on_progress (-1: none) */
     double progress_at;
+    int max_parallel;        /* downloads that ran at once (kept after the fetch is freed) */
 } lstmt;
 
 static lstmt *to_stmt(lua_State *L, int idx)
@@ -311,7 +312,12 @@ static int next_batch(lua_State *L, int sti, lstmt *s, dbx_lclient *u, dbx_lctx 
             return -1;
         }
         if (rc == 0) {
+            /* The last row is out: the download thread and the window's
+             * mappings go now, not when the statement is collected. */
             s->exhausted = 1;
+            s->max_parallel = dbx_fetch_max_parallel(s->fetch);
+            dbx_fetch_free(s->fetch);
+            s->fetch = NULL;
             return 0;
         }
         switch (b.kind) {
@@ -852,7 +858,7 @@ static int l_stats(lua_State *L)
 {
     lstmt *s = luaL_checkudata(L, 1, STMT_MT);
     lua_createtable(L, 0, 1);
-    lua_pushinteger(L, s->fetch ? dbx_fetch_max_parallel(s->fetch) : 0);
+    lua_pushinteger(L, s->fetch ? dbx_fetch_max_parallel(s->fetch) : s->max_parallel);
     lua_setfield(L, -2, "max_parallel");
     return 1;
 }
