@@ -375,6 +375,18 @@ describe("statements", function()
       st:close()
     end)
 
+    it("pre-signed link signatures are redacted by shape too, after their chunk was released", function()
+      local text = core.redact("GET https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        .. "&X-Amz-Credential=AKIAEXAMPLE%2F20261121&X-Amz-Signature=0f1e2d3c4b5a69788796a5b4c3d2e1f0 failed; "
+        .. "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&sig=AbCdEfGhIjKlMnOp%3D&se=x; "
+        .. "https://storage.googleapis.com/b/o?X-Goog-Signature=00aa11bb22cc33dd; the signature: prose stays")
+      assert.is_nil(text:find("0f1e2d3c4b5a", 1, true))
+      assert.is_nil(text:find("AKIAEXAMPLE", 1, true))
+      assert.is_nil(text:find("AbCdEfGhIjKl", 1, true))
+      assert.is_nil(text:find("00aa11bb22cc", 1, true))
+      assert.matches("the signature: prose stays", text)
+    end)
+
     it("refuses a link that is not https, or whose headers would inject a header, before sending anything", function()
       local function answer(link)
         return { path = "^/api/2%.0/sql/statements/[^/]+$", method = "GET", status = 200, count = -1, body = {
