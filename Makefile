@@ -1,6 +1,8 @@
 # lua-databricks — top-level commands (CMake does the building).
 #   make              build build/databricks/core.so
 #   make demo         rotate a Lakebase credential against the local simulator, then log in with psql
+#   make simulator    the local workspace simulator from the checkout (prints the environment to use;
+#                     SIMULATOR_ARGS, default --data examples/simulator-data.lua; Ctrl-C stops it)
 #   make test         install missing Debian packages (as root), build, run every spec
 #   make check-asan   the whole suite against an ASan+UBSan build
 #   make valgrind     the C-heavy specs under valgrind memcheck
@@ -14,7 +16,7 @@
 #   make clean
 BUILD ?= build
 
-.PHONY: all build deps test demo check-asan valgrind bench fuzz torture docs live-test \
+.PHONY: all build deps test demo simulator check-asan valgrind bench fuzz torture docs live-test \
         example-host lint rockspec clean
 
 all: build
@@ -34,6 +36,11 @@ lint:
 
 demo: deps build
 	@lua5.4 examples/demo.lua
+
+SIMULATOR_ARGS ?= --data examples/simulator-data.lua
+simulator:
+	@spec/support/deps.sh simulator
+	@bin/databricks-simulator $(SIMULATOR_ARGS)
 
 check-asan: deps example-host
 	@spec/support/deps.sh asan

@@ -1413,6 +1413,12 @@ f:close()
       assert.are.equal(409, put(path, "two").status)
       assert.are.equal(204, put(path, "two!", "?overwrite=true").status)
       assert.are.equal("two!", get(BASE .. path, { token = s.pat }).body)
+      -- A refused upload's body is drained: the same connection goes on.
+      local conn = assert(s:connect())
+      local auth = { Authorization = "Bearer " .. s.pat }
+      assert.are.equal(409, assert(conn:request("PUT", BASE .. path, { headers = auth, body = "three" })).status)
+      assert.are.equal("two!", assert(conn:request("GET", BASE .. path, { headers = auth })).body)
+      conn:close()
     end)
 
     it("creates directories with their parents and lists them page by page", function()

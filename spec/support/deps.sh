@@ -3,7 +3,7 @@
 # this machine lacks. Run as root it installs (running apt-get update first
 # when the package lists are empty or the first install attempt fails); run
 # as another user it names the missing packages and fails.
-#   deps.sh [group...]   groups: build test bench fuzz docs (default: build test)
+#   deps.sh [group...]   groups: build test bench fuzz docs asan simulator (default: build test)
 set -euo pipefail
 
 groups=("$@")
@@ -21,7 +21,8 @@ for g in "${groups[@]}"; do
     fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     docs)  pkgs+=(lua-ldoc) ;;
     asan)  pkgs+=(clang libclang-rt-14-dev valgrind) ;;
-    *) echo "deps.sh: unknown group '$g' (build test bench fuzz docs asan)" >&2; exit 2 ;;
+    simulator) pkgs+=(lua5.4 lua-cjson lua-socket lua-sec openssl) ;;
+    *) echo "deps.sh: unknown group '$g' (build test bench fuzz docs asan simulator)" >&2; exit 2 ;;
   esac
 done
 

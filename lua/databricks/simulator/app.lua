@@ -170,6 +170,24 @@ function App:authorize(req, entry, route, ctx)
   entry.identity = identity.userName
 end
 
+local DRAIN_LIMIT = 8 * 1024 * 1024
+
+-- Reads and drops what is left of an upload answered without its body, so
+-- the answer is not lost to a TCP reset (closing a socket with unread data
+-- resets it). A client waiting for 100-continue has sent nothing: nothing
+-- to drain. Large bodies are not drained; the connection is closed instead.
+local function drain(req)
+  if not req.body_reader or req.consumed then return end
+  if (req.headers.expect or ""):lower() == "100-continue" and not req.continued then return end
+  if req.length and req.length > DRAIN_LIMIT then return end
+  local seen = 0
+  while seen <= DRAIN_LIMIT do
+    local piece = req.body_reader()
+    if not piece then return end
+    seen = seen + #piece
+  end
+end
+
 -- One request, start to finish. Returns whether the connection may be kept.
 function App:handle(stream, req)
   local entry = self.state:log_request(req, stream.id)
@@ -181,6 +199,7 @@ function App:handle(stream, req)
     if f.action == "repeat_page_token" then
       repeat_token = util.parse_form(req.query).page_token
     elseif f.action or f.status then
+      if not f.action then drain(req) end
       local keep = req.keep_alive and not (req.body_reader and not req.consumed)
       local sent = faults.perform(f, stream, req, function(status, body, headers, opts)
         opts = opts or {}
@@ -199,6 +218,7 @@ function App:handle(stream, req)
   if repeat_token and type(body) == "table" and getmetatable(body) == nil and status == 200 then
     body.next_page_token = repeat_token
   end
+  drain(req)
   -- An upload answered before its body was read: the connection cannot be reused.
   local keep = req.keep_alive and not (req.body_reader and not req.consumed)
   return write(stream, entry, status, body, headers, { keep = keep, head_only = req.method == "HEAD" }) and keep

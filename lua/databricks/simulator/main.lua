@@ -50,10 +50,7 @@ exchange), SCIM Me, Unity Catalog, Statement Execution (INLINE and
 EXTERNAL_LINKS, with a local "cloud storage"), the Files API on volumes and
 Lakebase credentials, on 127.0.0.1 over HTTPS with a CA made for this run.
 
-Once ready it prints the environment to use, e.g.
-
-  eval "$(databricks-simulator --data examples/simulator-data.lua)"   # or:
-  databricks-simulator > sim.env &  ...  . ./sim.env
+Once ready it prints the environment to use:
 
   export DATABRICKS_HOST=https://127.0.0.1:PORT
   export SSL_CERT_FILE=/tmp/databricks-simulator.XXXXXX/tls/ca.pem
@@ -63,6 +60,10 @@ Once ready it prints the environment to use, e.g.
   # DATABRICKS_CLIENT_SECRET=...
 
 then serves until SIGTERM or SIGINT (Ctrl-C) and removes its temporary files.
+In the background:
+
+  databricks-simulator --data FILE > sim.env &
+  until [ -s sim.env ]; do sleep 0.1; done; . ./sim.env
 
 Options:
   --data FILE   declare tables, statements and their results (also generated

@@ -134,7 +134,7 @@ function Result:inline(i)
   return data
 end
 
-local generating = {}
+local generating, tmp_seq = {}, 0
 
 -- The body file of chunk i (written on first use); variant "short" holds
 -- one row fewer (the wrong_row_count fault). `wait(seconds)` and `yield()`
@@ -153,7 +153,8 @@ function Result:file(i, variant, wait, yield)
     return path, size
   end
   generating[path] = true
-  local tmp = path .. ".tmp"
+  tmp_seq = tmp_seq + 1
+  local tmp = string.format("%s.%d.tmp", path, tmp_seq)
   local out, err = io.open(tmp, "wb")
   if not out then
     generating[path] = nil

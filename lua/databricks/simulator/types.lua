@@ -61,7 +61,11 @@ function M.column(c, position)
     end
     text = TEXTS[tn]
   end
-  text = tostring(text):upper():gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")
+  -- Type words in upper case; STRUCT field names (`name:`) as written.
+  text = tostring(text):gsub("([%a_][%w_]*)(%s*:?)", function(word, colon)
+    if colon:find(":", 1, true) then return word .. colon end
+    return word:upper() .. colon
+  end):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")
   local out = { name = tostring(c.name), type_name = tn, type_text = text, position = position,
                 nullable = c.nullable ~= false, comment = c.comment }
   if tn == "DECIMAL" then
