@@ -185,11 +185,12 @@ end
 
 -- st:rows() over a whole EXTERNAL_LINKS result, each row touched as a
 -- consumer would (its first value read).
-local function bench_rows(url, ca, pat, warehouse, statement, typed, prefetch)
+local function bench_rows(url, ca, pat, warehouse, statement, typed, prefetch, batch_bytes, batch_rows)
   local client, err = databricks.connect{ host = url, token = pat, ca_bundle = ca, warehouse_id = warehouse }
   if not client then fail("connect: %s", tostring(err)) end
   local st
-  st, err = client:execute(statement, { typed = typed == "typed", prefetch = tonumber(prefetch), timeout = 3600 })
+  st, err = client:execute(statement, { typed = typed == "typed", prefetch = tonumber(prefetch), timeout = 3600,
+    _batch_bytes = tonumber(batch_bytes), _batch_rows = tonumber(batch_rows) })
   if not st then fail("execute: %s", tostring(err)) end
   local ok
   ok, err = st:wait()
@@ -264,7 +265,7 @@ elseif mode == "request" then
 elseif mode == "pgpass" then
   bench_pgpass(arg[2], tonumber(arg[3]), tonumber(arg[4]))
 elseif mode == "rows" then
-  bench_rows(arg[2], arg[3], arg[4], arg[5], arg[6], arg[7], arg[8])
+  bench_rows(arg[2], arg[3], arg[4], arg[5], arg[6], arg[7], arg[8], arg[9], arg[10])
 elseif mode == "decode" then
   bench_decode(arg[2])
 elseif mode == "upload" or mode == "download" then

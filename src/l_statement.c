@@ -841,7 +841,8 @@ static int l_execute(lua_State *L)
     s->fo.ca_file = dbx_client_config(u->c)->ca_file;
     s->fo.connect_timeout = 10;
     s->fo.retry_budget = dbx_client_config(u->c)->retry_timeout;
-    s->fo.batch_bytes = (size_t)dbx_l_optnumber(L, 3, "_batch_bytes", 0);
+    s->fo.batch_bytes = (size_t)dbx_l_optnumber(L, 3, "_batch_bytes", 0); /* tuning runs only */
+    s->fo.batch_rows = (size_t)dbx_l_optnumber(L, 3, "_batch_rows", 0);
     dbx_err_clear(&err);
     if (dbx_stmt_execute(u->c, &x.base, &rq, timeout, &s->st, &answer, &err) != 0 ||
         after_answer(L, 4, s, answer, &err) != 0) {

@@ -14,7 +14,8 @@ local M = {}
 local KNOWN = {
   parameters = true, catalog = true, schema = true, warehouse_id = true, row_limit = true, byte_limit = true,
   query_tags = true, disposition = true, typed = true, decimal = true, prefetch = true, timeout = true,
-  wait_timeout = true, on_progress = true, _batch_bytes = true,
+  wait_timeout = true, on_progress = true,
+  _batch_bytes = true, _batch_rows = true, -- undocumented: batch-size tuning runs (bench/inproc.lua)
 }
 
 local function config_error(message)
@@ -98,7 +99,8 @@ function M.options(client, opts, defaults, what)
     disposition = opts.disposition or defaults.disposition,
     catalog = opts.catalog, schema = opts.schema, on_progress = opts.on_progress,
     decimal = opts.decimal or "string", prefetch = opts.prefetch or 4,
-    row_limit = opts.row_limit, byte_limit = opts.byte_limit, _batch_bytes = opts._batch_bytes,
+    row_limit = opts.row_limit, byte_limit = opts.byte_limit,
+    _batch_bytes = opts._batch_bytes, _batch_rows = opts._batch_rows,
   }
   if not out.warehouse_id then
     return config_error(what .. " needs a warehouse: pass opts.warehouse_id, or warehouse_id / http_path to connect")
