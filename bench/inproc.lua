@@ -205,11 +205,11 @@ local function bench_rows(url, ca, pat, warehouse, statement, typed, prefetch, b
   end)
   local dt, cpu, main = socket.gettime() - t0, os.clock() - c0, main_thread_cpu() - m0
   if not pok then fail("rows: %s", tostring(perr)) end
-  local par = st:_stats().max_parallel
+  local stats = st:_stats()
   st:close()
   client:close()
-  print(string.format("rows=%d seconds=%.6f cpu=%.6f main_cpu=%.2f hwm_kib=%d max_parallel=%d last=%s", n, dt, cpu,
-    main, hwm_kib(), par, type(sink)))
+  print(string.format("rows=%d seconds=%.6f cpu=%.6f main_cpu=%.2f hwm_kib=%d max_parallel=%d links_s=%.3f wait_s=%.3f "
+    .. "last=%s", n, dt, cpu, main, hwm_kib(), stats.max_parallel, stats.links_seconds, stats.wait_seconds, type(sink)))
 end
 
 -- The baseline's second pass: lua-cjson decoding each downloaded chunk

@@ -579,12 +579,13 @@ local function bench_results(sim)
        note = string.format("%.0f MiB of JSON_ARRAY in %d chunks of ~%.0f MiB, %d rows; best runs: ours end to end %.2f s "
          .. "(typed=false, prefetch 4, %d downloads at most at once; CPU %.2f s, both threads) vs curl --parallel-max 5 "
          .. "%.2f s (CPU %.2f s) then lua-cjson %.2f s (%.0f k rows/s; CPU %.2f s). CPU: our Lua thread %.2f s vs "
-         .. "the lua-cjson pass %.2f s (%.2fx), our download thread %.2f s vs curl %.2f s; the end-to-end time is bound "
-         .. "by the cores left beside the simulator, whose Lua TLS server needs one to serve at these rates",
+         .. "the lua-cjson pass %.2f s (%.2fx), our download thread %.2f s vs curl %.2f s. The Lua thread waited "
+         .. "%.2f s for downloads and %.2f s for links: the rest of the gap between its CPU and the wall clock is "
+         .. "time it was runnable but not running (2 cores shared with the simulator and the machine's other work)",
          res.bytes / MiB, res.chunks, N.chunk / MiB, res.rows, plain.seconds, plain.max_parallel, plain.cpu,
          base.download_s, base.download_cpu, base.decode_s, res.rows / base.decode_s / 1e3, base.decode_cpu,
          plain.main_cpu, base.decode_cpu, plain.main_cpu / base.decode_cpu, plain.cpu - plain.main_cpu,
-         base.download_cpu) }
+         base.download_cpu, plain.wait_s, plain.links_s) }
   local tratio = typed.cpu / plain.cpu
   row{ name = "st:rows() typed conversion cost", figure = string.format("%.2f s CPU (%.0f k rows/s)", typed.cpu,
          res.rows / typed.seconds / 1e3),

@@ -34,6 +34,7 @@ struct dbx_fetch {
     size_t span;
     /* INLINE: the next index the chain names (-1: none) */
     long long inline_next;
+    double t_links, t_wait;
 };
 
 dbx_fetch *dbx_fetch_new(dbx_stmt *st, const dbx_fetch_opts *o, dbx_err *err)
@@ -78,6 +79,12 @@ void dbx_fetch_progress(const dbx_fetch *f, long long *done, long long *total)
 int dbx_fetch_max_parallel(dbx_fetch *f)
 {
     return f->cf ? dbx_cf_max_in_flight(f->cf) : 0;
+}
+
+void dbx_fetch_times(const dbx_fetch *f, double *links, double *waiting)
+{
+    *links = f->t_links;
+    *waiting = f->t_wait;
 }
 
 static slot *slot_of(dbx_fetch *f, long long index)
@@ -183,7 +190,10 @@ static int fill_window(dbx_fetch *f, dbx_client *c, dbx_ctx *ctx, dbx_err *err)
     while (f->next <= f->cur + f->o.prefetch && (f->end < 0 || f->next < f->end)) {
         dbx_chunk_desc d;
         slot *s;
-        if (describe(f, c, ctx, f->next, f->offset, &d, NULL, err) != 0)
+        double t0 = dbx_monotonic();
+        int rc = describe(f, c, ctx, f->next, f->offset, &d, NULL, err);
+        f->t_links += dbx_monotonic() - t0;
+        if (rc != 0)
             return -1;
         if (!d.url) {
             dbx_chunk_desc_free(&d);
@@ -337,8 +347,13 @@ static int next_linked(dbx_fetch *f, dbx_client *c, dbx_ctx *ctx, dbx_batch *b, 
             return -1;
         if (f->cur >= f->next)
             return finish(f, b, err);
-        if (load_current(f, c, ctx, err) != 0)
-            return -1;
+        {
+            double t0 = dbx_monotonic();
+            int rc = load_current(f, c, ctx, err);
+            f->t_wait += dbx_monotonic() - t0;
+            if (rc != 0)
+                return -1;
+        }
     }
 }
 

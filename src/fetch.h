@@ -76,4 +76,8 @@ void dbx_fetch_progress(const dbx_fetch *f, long long *done, long long *total);
 /* The most downloads that ran at once (0 for INLINE), for tests. */
 int dbx_fetch_max_parallel(dbx_fetch *f);
 
+/* Seconds the caller's thread spent asking the workspace for chunk
+ * descriptions (links), and waiting for downloads (the bench's notes). */
+void dbx_fetch_times(const dbx_fetch *f, double *links, double *waiting);
+
 #endif

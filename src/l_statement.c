@@ -58,6 +58,7 @@ typedef struct lstmt {
     long long progress_done; /* chunks last reported to on_progress (-1: none) */
     double progress_at;
     int max_parallel;        /* downloads that ran at once (kept after the fetch is freed) */
+    double t_links, t_wait;  /* the fetch's times (kept likewise) */
 } lstmt;
 
 static lstmt *to_stmt(lua_State *L, int idx)
@@ -316,6 +317,7 @@ static int next_batch(lua_State *L, int sti, lstmt *s, dbx_lclient *u, dbx_lctx 
              * mappings go now, not when the statement is collected. */
             s->exhausted = 1;
             s->max_parallel = dbx_fetch_max_parallel(s->fetch);
+            dbx_fetch_times(s->fetch, &s->t_links, &s->t_wait);
             dbx_fetch_free(s->fetch);
             s->fetch = NULL;
             return 0;
@@ -858,9 +860,15 @@ static int l_execute(lua_State *L)
 static int l_stats(lua_State *L)
 {
     lstmt *s = luaL_checkudata(L, 1, STMT_MT);
-    lua_createtable(L, 0, 1);
+    lua_createtable(L, 0, 3);
     lua_pushinteger(L, s->fetch ? dbx_fetch_max_parallel(s->fetch) : s->max_parallel);
     lua_setfield(L, -2, "max_parallel");
+    if (s->fetch)
+        dbx_fetch_times(s->fetch, &s->t_links, &s->t_wait);
+    lua_pushnumber(L, s->t_links);
+    lua_setfield(L, -2, "links_seconds");
+    lua_pushnumber(L, s->t_wait);
+    lua_setfield(L, -2, "wait_seconds");
     return 1;
 }
 
