@@ -607,8 +607,8 @@ local function bench_result_memory(sim, typed1)
        baseline = string.format("result %.0f MiB / %.0f MiB", N.result / MiB, big.bytes / MiB), ratio = b / a,
        target = "<= 64 MiB, same for both", result = verdict(a <= 64 and b <= 64 and b / a <= 1.15),
        note = string.format("VmHWM of the whole process (lua5.4, libcurl, OpenSSL, the download thread) after "
-         .. "reading every row, typed, prefetch 4, chunks of ~%.0f MiB: bounded by the window (4 chunks ahead + "
-         .. "the unread rest of the current one + one batch), not by the result; %.0f rows/s over the larger one",
+         .. "reading every row, typed, prefetch 4, chunks of ~%.0f MiB: bounded by the window (the chunk being read, "
+         .. "4 ahead, one batch of rows), not by the result; %.0f rows/s over the larger one",
          N.chunk / MiB, big.rows / typed4.seconds) }
 end
 

@@ -423,9 +423,8 @@ static int stream_begin(dbx_http *h, const dbx_http_stream *s, dbx_err *err)
         return -1;
     }
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
-    /* Large blocks both ways: fewer callbacks and read()/write() calls per GiB. */
+    /* Large receive blocks: fewer callbacks and write() calls per GiB. */
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
-    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(stall < 1 ? 1 : stall));
     h->streamed = 1;
@@ -441,7 +440,6 @@ static void stream_end(dbx_http *h)
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)-1);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->cfg.max_body);
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)CURL_MAX_WRITE_SIZE);
-    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 65536L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 0L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 0L);
     h->streamed = 0;
