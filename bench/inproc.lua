@@ -6,6 +6,10 @@
 --   lua5.4 bench/inproc.lua token   URL CA CLIENT_ID SECRET N ROUNDS
 --   lua5.4 bench/inproc.lua request URL CA CLIENT_ID SECRET N PATH
 --   lua5.4 bench/inproc.lua pgpass  DIR ENTRIES RUNS
+--   lua5.4 bench/inproc.lua rows    URL CA PAT WAREHOUSE STATEMENT TYPED PREFETCH
+--   lua5.4 bench/inproc.lua decode  DIR
+--   lua5.4 bench/inproc.lua upload  URL CA PAT REMOTE FILE
+--   lua5.4 bench/inproc.lua download URL CA PAT REMOTE FILE
 --
 -- Timing: CPU-bound loops use os.clock() (process CPU time); anything that
 -- waits on a server or a disk uses the wall clock (lua-socket's gettime).
@@ -156,12 +160,116 @@ local function bench_pgpass(dir, entries, runs)
   print(string.format("naive_ms=%.4f", median(naive)))
 end
 
+-- Peak RSS of this process so far (KiB).
+local function hwm_kib()
+  local f = io.open("/proc/self/status", "r")
+  if not f then return 0 end
+  local s = f:read("a")
+  f:close()
+  return tonumber(s:match("VmHWM:%s*(%d+)")) or 0
+end
+
+-- CPU seconds of this process's main thread (the Lua thread), from /proc.
+local function main_thread_cpu()
+  local f = io.open("/proc/self/stat", "r")
+  if not f then return 0 end
+  local pid = f:read("a"):match("^(%d+)")
+  f:close()
+  f = io.open("/proc/self/task/" .. pid .. "/stat", "r")
+  if not f then return 0 end
+  local fields = {}
+  for v in f:read("a"):gsub("^.-%) ", ""):gmatch("%S+") do fields[#fields + 1] = v end
+  f:close()
+  return ((tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0)) / 100
+end
+
+-- st:rows() over a whole EXTERNAL_LINKS result, each row touched as a
+-- consumer would (its first value read).
+local function bench_rows(url, ca, pat, warehouse, statement, typed, prefetch, batch_bytes, batch_rows)
+  local client, err = databricks.connect{ host = url, token = pat, ca_bundle = ca, warehouse_id = warehouse }
+  if not client then fail("connect: %s", tostring(err)) end
+  local st
+  st, err = client:execute(statement, { typed = typed == "typed", prefetch = tonumber(prefetch), timeout = 3600,
+    _batch_bytes = tonumber(batch_bytes), _batch_rows = tonumber(batch_rows) })
+  if not st then fail("execute: %s", tostring(err)) end
+  local ok
+  ok, err = st:wait()
+  if not ok then fail("wait: %s", tostring(err)) end
+  local n, sink = 0, nil
+  local t0, c0, m0 = socket.gettime(), os.clock(), main_thread_cpu()
+  local pok, perr = pcall(function()
+    for row in st:rows() do
+      n = n + 1
+      sink = row[1]
+    end
+  end)
+  local dt, cpu, main = socket.gettime() - t0, os.clock() - c0, main_thread_cpu() - m0
+  if not pok then fail("rows: %s", tostring(perr)) end
+  local stats = st:_stats()
+  st:close()
+  client:close()
+  print(string.format("rows=%d seconds=%.6f cpu=%.6f main_cpu=%.2f hwm_kib=%d max_parallel=%d links_s=%.3f wait_s=%.3f "
+    .. "last=%s", n, dt, cpu, main, hwm_kib(), stats.max_parallel, stats.links_seconds, stats.wait_seconds, type(sink)))
+end
+
+-- The baseline's second pass: lua-cjson decoding each downloaded chunk
+-- (read first, not timed) and touching each row as bench_rows does. The
+-- collector runs as it does in bench_rows (no collection forced outside the
+-- timed part, which would hide its cost).
+local function bench_decode(dir)
+  local cjson = require "cjson"
+  local p = io.popen("ls " .. dir)
+  local names = {}
+  for name in p:lines() do names[#names + 1] = name end
+  p:close()
+  table.sort(names)
+  local n, bytes, dt, cpu, sink = 0, 0, 0, 0, nil
+  for _, name in ipairs(names) do
+    local body = read_file(dir .. "/" .. name)
+    bytes = bytes + #body
+    local t0, c0 = socket.gettime(), os.clock()
+    local rows = cjson.decode(body)
+    for _, row in ipairs(rows) do
+      n = n + 1
+      sink = row[1]
+    end
+    rows = nil -- luacheck: ignore
+    dt, cpu = dt + socket.gettime() - t0, cpu + os.clock() - c0
+    body = nil -- luacheck: ignore
+  end
+  print(string.format("rows=%d bytes=%d seconds=%.6f cpu=%.6f files=%d last=%s", n, bytes, dt, cpu, #names,
+    type(sink)))
+end
+
+-- One upload or download of a volume file.
+local function bench_file(way, url, ca, pat, remote, file)
+  local client, err = databricks.connect{ host = url, token = pat, ca_bundle = ca }
+  if not client then fail("connect: %s", tostring(err)) end
+  local t0 = socket.gettime()
+  local ok
+  if way == "upload" then
+    ok, err = client:upload_file(remote, file, { overwrite = true })
+  else
+    ok, err = client:download_file(remote, file, { overwrite = true })
+  end
+  local dt = socket.gettime() - t0
+  if not ok then fail("%s: %s", way, tostring(err)) end
+  client:close()
+  print(string.format("seconds=%.6f hwm_kib=%d", dt, hwm_kib()))
+end
+
 if mode == "token" then
   bench_token(arg[2], arg[3], arg[4], arg[5], tonumber(arg[6]), tonumber(arg[7]))
 elseif mode == "request" then
   bench_request(arg[2], arg[3], arg[4], arg[5], tonumber(arg[6]), arg[7])
 elseif mode == "pgpass" then
   bench_pgpass(arg[2], tonumber(arg[3]), tonumber(arg[4]))
+elseif mode == "rows" then
+  bench_rows(arg[2], arg[3], arg[4], arg[5], arg[6], arg[7], arg[8], arg[9], arg[10])
+elseif mode == "decode" then
+  bench_decode(arg[2])
+elseif mode == "upload" or mode == "download" then
+  bench_file(mode, arg[2], arg[3], arg[4], arg[5], arg[6])
 else
-  fail("unknown mode (token, request, pgpass)")
+  fail("unknown mode (token, request, pgpass, rows, decode, upload, download)")
 end

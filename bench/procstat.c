@@ -9,10 +9,11 @@
  *       The figures come from wait4(), so they cover that one process (and
  *       what it exec'd into), not this wrapper, at microsecond resolution.
  *
- *   procstat daemon [-e K=V]... --log FILE --wait-for TEXT [--timeout S]
- *                   [--settle S] [--idle S] [--grace S] -- PROG ARGS...
+ *   procstat daemon [-e K=V]... --log FILE --wait-for TEXT [--count N]
+ *                   [--timeout S] [--settle S] [--idle S] [--grace S] -- PROG ARGS...
  *       Starts PROG (stdout and stderr appended to FILE), waits until FILE
- *       contains TEXT (the first rotation), lets it settle, reads
+ *       contains TEXT (the first rotation; N times with --count, default 1),
+ *       lets it settle, reads
  *       /proc/PID/smaps_rollup and the context-switch counters of all its
  *       threads, waits S idle seconds, reads the counters again, sends
  *       SIGTERM and times how long the process takes to exit. Prints
@@ -58,7 +59,7 @@ static void nap(double s)
 static void usage(void)
 {
     fprintf(stderr, "usage: procstat run [-e K=V]... [-n RUNS] [--stderr FILE] -- PROG ARGS...\n"
-                    "       procstat daemon [-e K=V]... --log FILE --wait-for TEXT [--timeout S] [--settle S]\n"
+                    "       procstat daemon [-e K=V]... --log FILE --wait-for TEXT [--count N] [--timeout S] [--settle S]\n"
                     "                       [--idle S] [--grace S] -- PROG ARGS...\n");
     exit(2);
 }
@@ -112,17 +113,22 @@ static int cmd_run(int runs, const char *err_path, char **argv)
     return 0;
 }
 
-static int file_contains(const char *path, const char *text)
+/* Whether the first MiB of path holds text at least count times. */
+static int file_contains(const char *path, const char *text, int count)
 {
     static char buf[1 << 20];
     FILE *f = fopen(path, "rb");
+    const char *p;
     size_t n;
+    int seen = 0;
     if (!f)
         return 0;
     n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    return strstr(buf, text) != NULL;
+    for (p = strstr(buf, text); p && seen < count; p = strstr(p + 1, text))
+        seen++;
+    return seen >= count;
 }
 
 /* A "Name:   123 kB" field of a /proc file, or -1. */
@@ -194,8 +200,8 @@ static double reap(pid_t pid, double grace, int *status)
     }
 }
 
-static int cmd_daemon(char **argv, const char *log, const char *text, double timeout, double settle, double idle,
-                      double grace)
+static int cmd_daemon(char **argv, const char *log, const char *text, int count, double timeout, double settle,
+                      double idle, double grace)
 {
     char path[128];
     long total0, total1, vol0 = 0, vol1 = 0;
@@ -210,7 +216,7 @@ static int cmd_daemon(char **argv, const char *log, const char *text, double tim
         exec_child(argv, log, log);
     printf("pid=%d\n", (int)pid);
     t0 = mono();
-    while (!file_contains(log, text)) {
+    while (!file_contains(log, text, count)) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             printf("error=exited before '%s' appeared in the log (status %d)\n", text,
@@ -261,7 +267,7 @@ int main(int argc, char **argv)
 {
     const char *mode, *log = NULL, *text = NULL, *err_path = NULL;
     double timeout = 30, settle = 0.5, idle = 3, grace = 10;
-    int runs = 1, i;
+    int runs = 1, count = 1, i;
     if (argc < 2)
         usage();
     mode = argv[1];
@@ -285,6 +291,8 @@ int main(int argc, char **argv)
             log = argv[++i];
         } else if (strcmp(a, "--wait-for") == 0) {
             text = argv[++i];
+        } else if (strcmp(a, "--count") == 0) {
+            count = atoi(argv[++i]);
         } else if (strcmp(a, "--timeout") == 0) {
             timeout = atof(argv[++i]);
         } else if (strcmp(a, "--settle") == 0) {
@@ -303,7 +311,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "run") == 0)
         return cmd_run(runs, err_path, argv + i);
     if (strcmp(mode, "daemon") == 0 && log && text)
-        return cmd_daemon(argv + i, log, text, timeout, settle, idle, grace);
+        return cmd_daemon(argv + i, log, text, count, timeout, settle, idle, grace);
     usage();
     return 2;
 }

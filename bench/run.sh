@@ -63,4 +63,5 @@ env -i \
   LUA_PATH="$root/bench/?.lua;$root/spec/?.lua;$root/lua/?.lua;;" LUA_CPATH=";;" \
   BENCH_ROOT="$root" BENCH_TMP="$scratch" BENCH_BIN="$scratch/bin" \
   BENCH_QUICK="${BENCH_QUICK:-}" BENCH_IDLE="${BENCH_IDLE:-}" BENCH_RESULTS="$results" \
+  BENCH_ONLY="${BENCH_ONLY:-}" \
   lua5.4 bench/main.lua

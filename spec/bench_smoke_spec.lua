@@ -9,6 +9,7 @@ local ROWS = {
   "rotation --once: peak RSS",
   "rotation --once via #! env: CPU",
   "daemon idle Private_Dirty",
+  "agent idle Private_Dirty, 20 targets",
   "daemon idle wake-ups",
   "daemon SIGTERM -> exit",
   "client:token() (cached)",
@@ -20,6 +21,12 @@ local ROWS = {
   ".pgpass update, 1,000 entries",
   ".pgpass update, 10,000 entries",
   ".pgpass growth 1,000 -> 10,000",
+  "st:rows() EXTERNAL_LINKS throughput",
+  "st:rows() typed conversion cost",
+  "st:rows() peak RSS, 1 GiB vs 4 GiB",
+  "upload_file throughput",
+  "download_file throughput",
+  "upload/download peak RSS",
 }
 
 local function trim(s)

@@ -12,8 +12,14 @@ describe("API reference (make docs)", function()
     local client = h.read_file(h.root .. "/docs/api/modules/databricks.client.html")
     assert.is_string(client, "the C binding's LDoc comments produced no page")
     for _, method in ipairs({ "close", "token", "headers", "request", "database_credential",
-                              "validate_connection" }) do
+                              "validate_connection", "execute", "upload_file", "download_file", "file_info",
+                              "delete_file", "create_directory", "list_directory", "paginate" }) do
       assert.matches("Client:" .. method, client, 1, true)
+    end
+    local statement = h.read_file(h.root .. "/docs/api/modules/databricks.statement.html")
+    assert.is_string(statement, "the statement's LDoc comments produced no page")
+    for _, method in ipairs({ "status", "wait", "columns", "rows", "fetch_all", "cancel", "close" }) do
+      assert.matches("Statement:" .. method, statement, 1, true)
     end
   end)
 end)

@@ -1,6 +1,8 @@
 -- The examples in examples/ work as their comments say, against the
 -- workspace simulator: the pipeline script (parameterised SQL, rows
--- printed), the connection validator (a .databrickscfg profile), the C host
+-- printed), the export script (a streamed EXTERNAL_LINKS result into a CSV
+-- file uploaded to a volume, with a progress line on a terminal), the
+-- connection validator (a .databrickscfg profile), the C host
 -- that embeds Lua, and the rotator daemon set-up (start, first rotation,
 -- SIGTERM). The Kubernetes manifest's YAML parses and says what the sidecar
 -- set-up needs, and its agent.ini rotates against the simulator.
@@ -110,6 +112,76 @@ describe("examples", function()
       assert.are.equal(1, r.code)
       assert.matches("^query: sql error", r.stderr)
       assert.are.equal("", r.stdout)
+    end)
+  end)
+
+  describe("export.lua", function()
+    local QUERY = "SELECT * FROM sales"
+    local G = require "databricks.simulator.generate"
+    local SPEC = { rows = 2500, seed = 5, columns = {
+      { name = "id", type = "BIGINT", nullable = false }, { name = "note", type = "STRING" },
+      { name = "amount", type = "DECIMAL(10,2)" } } }
+
+    local function csv_field(v)
+      if v == nil then return "" end
+      if v == "" or v:find('[",\r\n]') then return '"' .. v:gsub('"', '""') .. '"' end
+      return v
+    end
+
+    local function expected_csv()
+      local g, out = G.new(SPEC), { "id,note,amount" }
+      for r = 0, SPEC.rows - 1 do
+        local v = g:values(r)
+        out[#out + 1] = csv_field(v[1]) .. "," .. csv_field(v[2]) .. "," .. csv_field(v[3])
+      end
+      return table.concat(out, "\r\n") .. "\r\n"
+    end
+
+    local function env()
+      return lua_env{ DATABRICKS_HOST = sim.url, DATABRICKS_TOKEN = sim.pat,
+                      DATABRICKS_WAREHOUSE_ID = sim.warehouse_id, SSL_CERT_FILE = sim.ca_file }
+    end
+
+    before_each(function()
+      sim:config{ statements = { [QUERY] = { generate = SPEC, rows_per_chunk = 500 } } }
+    end)
+
+    it("streams the result into a CSV file and uploads it to the volume", function()
+      local vol = "/Volumes/" .. sim.volume:gsub("%.", "/") .. "/exports/sales.csv"
+      local r = h.run({ "lua5.4", EX .. "/export.lua", QUERY, dir .. "/sales.csv", vol }, { env = env(), cwd = dir })
+      assert.are.equal(0, r.code, r.stdout .. r.stderr)
+      local want = expected_csv()
+      assert.are.equal(want, h.read_file(dir .. "/sales.csv"))
+      assert.matches("^2500 row%(s%) of statement [%w%-]+ %-> .*sales%.csv %(" .. #want .. " bytes%) %-> " ..
+        vol:gsub("%p", "%%%0") .. "\n$", r.stdout)
+      assert.is_nil(r.stdout:find("\r", 1, true), "a progress line without a terminal")
+      local got = sim:request("GET", "/api/2.0/fs/files" .. vol, { token = sim.pat })
+      assert.are.equal(200, got.status)
+      assert.are.equal(want, got.body)
+      local body = cjson.decode(sim:requests{ path = "^/api/2.0/sql/statements$", method = "POST" }[1].body)
+      assert.are.equal("EXTERNAL_LINKS", body.disposition)
+      assert.are.equal(5, #sim:requests("^/sim%-storage/"))
+    end)
+
+    it("draws a progress line when stdout is a terminal", function()
+      local vol = "/Volumes/" .. sim.volume:gsub("%.", "/") .. "/exports/tty.csv"
+      local cmd = h.join({ "lua5.4", EX .. "/export.lua", QUERY, dir .. "/tty.csv", vol })
+      local r = h.run({ "script", "-qec", cmd, "/dev/null" }, { env = env(), cwd = dir })
+      assert.are.equal(0, r.code, r.stdout .. r.stderr)
+      assert.matches("\rrows: chunk 5/5 chunks %(100%%%)", r.stdout)
+      assert.matches("\rupload: %d+/%d+ bytes %(100%%%)", r.stdout)
+      assert.matches("2500 row%(s%)", r.stdout)
+    end)
+
+    it("exits 1 with the error and no CSV file when the query fails, 2 on bad usage", function()
+      sim:config{ statements = { [QUERY] = { fail = { error_code = "TABLE_OR_VIEW_NOT_FOUND", message = "no sales" } } } }
+      local vol = "/Volumes/" .. sim.volume:gsub("%.", "/") .. "/exports/x.csv"
+      local r = h.run({ "lua5.4", EX .. "/export.lua", QUERY, dir .. "/x.csv", vol }, { env = env(), cwd = dir })
+      assert.are.equal(1, r.code)
+      assert.matches("query: sql error.*no sales", r.stderr)
+      assert.is_false(h.exists(dir .. "/x.csv"))
+      r = h.run({ "lua5.4", EX .. "/export.lua", QUERY, dir .. "/x.csv", "not-a-volume" }, { env = env(), cwd = dir })
+      assert.are.equal(2, r.code)
     end)
   end)
 

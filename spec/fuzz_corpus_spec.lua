@@ -27,7 +27,7 @@ end
 describe("fuzz corpus replay", function()
   it("has a driver for every parser of outside input", function()
     local want = { "pgpass", "userlist", "jwt", "hostname", "ini", "timeutil", "loopback", "token", "httperr",
-                   "redact", "cliexpiry", "errshape" }
+                   "redact", "cliexpiry", "errshape", "chunk", "manifest" }
     local have = {}
     for _, d in ipairs(drivers) do have[d] = true end
     for _, d in ipairs(want) do assert.is_true(have[d], "fuzz/fuzz_" .. d .. ".c is missing") end

@@ -33,7 +33,7 @@ local ELSEWHERE = {
   children = { rotator = { "spec/agent_spec.lua", "trust #10 the Databricks CLI child gets no" } },
   listener = { oauth_u2m = { "spec/trust_spec.lua", "trust #9 40 idle connections, a forged error and a wrong state" } },
   lifetime = { token = { "spec/auth_spec.lua", "judges a handed-in JWT's freshness from its iat/exp" } },
-  bounded = {},
+  bounded = { rotator = { "spec/fault_matrix_spec.lua", "rotator (--once, M2M, Lakebase instance)" } },
 }
 
 local ROTATOR = h.root .. "/bin/databricks-oauth-rotator"
@@ -376,5 +376,24 @@ describe("trust matrix", function()
     end
   end)
 
-  each(RULES[10], function() return false end)
+  each(RULES[10], function(auth)
+    if auth == "rotator" then return false end
+    return true, function()
+      local rows = {}
+      for i = 1, 30 do rows[i] = { tostring(i) } end
+      sim:config{ statements = { ["SELECT loop"] = { columns = { { name = "i", type = "INT" } }, rows = rows,
+                                                     rows_per_chunk = 10 } } }
+      sim:fault{ chunk = 1, action = "self_link", count = -1 }
+      local out = probe(auth, { "sql SELECT loop" })
+      assert.are.equal("protocol", out.kind, out.all)
+      assert.matches("points back", out.all)
+      assert.is_true(#sim:requests("/result/chunks/") <= 2, "the chain was not followed")
+      local tables = {}
+      for i = 1, 7 do tables[string.format("main.sales.t%d", i)] = {} end
+      sim:config{ list_page_size = 3, tables = tables }
+      sim:fault{ path = "^/api/2%.1/unity%-catalog/tables$", action = "repeat_page_token", count = -1 }
+      out = probe(auth, { "list /api/2.1/unity-catalog/tables" })
+      assert.are.equal("protocol", out.kind, out.all)
+    end
+  end)
 end)

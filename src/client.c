@@ -389,9 +389,7 @@ static int renewable(const dbx_client *c)
            ((c->cfg.auth == DBX_AUTH_U2M || c->cfg.auth == DBX_AUTH_TOKEN) && c->tok.refresh);
 }
 
-static int client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
-                       const char *content_type, const char *body, size_t body_len,
-                       const char *const *headers, dbx_http_response *resp, dbx_err *err);
+static int client_call(dbx_client *c, dbx_ctx *ctx, const dbx_call *call, dbx_http_response *resp, dbx_err *err);
 
 /* Worth one renewal and a retry: a 401 (revoked or rotated early), or a 403
  * on a token past or within the SDKs' 40 s buffer of its expiry (some
@@ -435,18 +433,30 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
                     const char *content_type, const char *body, size_t body_len,
                     const char *const *headers, dbx_http_response *resp, dbx_err *err)
 {
+    dbx_call call = {0};
+    call.method = method;
+    call.path = path;
+    call.content_type = content_type;
+    call.body = body;
+    call.body_len = body_len;
+    call.headers = headers;
+    return dbx_client_call_ex(c, ctx, &call, resp, err);
+}
+
+int dbx_client_call_ex(dbx_client *c, dbx_ctx *ctx, const dbx_call *call, dbx_http_response *resp, dbx_err *err)
+{
     hook_state saved;
     int rc;
     hook_begin(c, ctx, &saved);
-    rc = client_call(c, ctx, method, path, content_type, body, body_len, headers, resp, err);
+    rc = client_call(c, ctx, call, resp, err);
     hook_end(c, &saved);
     return rc;
 }
 
-static int client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char *path,
-                       const char *content_type, const char *body, size_t body_len,
-                       const char *const *headers, dbx_http_response *resp, dbx_err *err)
+static int client_call(dbx_client *c, dbx_ctx *ctx, const dbx_call *call, dbx_http_response *resp, dbx_err *err)
 {
+    const char *method = call->method, *path = call->path;
+    const char *const *headers = call->headers;
     dbx_buf *url = &c->url;
     dbx_http_request req = {0};
     char what[300];
@@ -475,10 +485,15 @@ static int client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const ch
         req.method = method;
         req.url = url->data;
         req.authorization = auth;
-        req.content_type = body ? (content_type ? content_type : "application/json") : NULL;
-        req.body = body;
-        req.body_len = body_len;
+        req.content_type = call->body || (call->stream && call->stream->read)
+                               ? (call->content_type ? call->content_type : "application/json")
+                               : NULL;
+        req.body = call->body;
+        req.body_len = call->body_len;
         req.headers = headers;
+        req.stream = call->stream;
+        req.no_retry = call->no_retry;
+        req.ignore_stop = call->ignore_stop;
         if (dbx_http_send(c->http, &req, resp, err) != 0) {
             snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
             dbx_err_context(err, "%s", what);

@@ -83,6 +83,21 @@ int dbx_client_call(dbx_client *c, dbx_ctx *ctx, const char *method, const char 
                     const char *content_type, const char *body, size_t body_len,
                     const char *const *headers, dbx_http_response *resp, dbx_err *err);
 
+/* dbx_client_call with every option of a workspace call: a streamed body
+ * or answer (the Files API), one attempt only, or a call the stop flag does
+ * not end (the cancel sent because of it). A zeroed dbx_call plus method
+ * and path is a plain call. */
+typedef struct dbx_call {
+    const char *method, *path;
+    const char *content_type, *body;
+    size_t body_len;
+    const char *const *headers;
+    const dbx_http_stream *stream;
+    int no_retry;
+    int ignore_stop;
+} dbx_call;
+int dbx_client_call_ex(dbx_client *c, dbx_ctx *ctx, const dbx_call *call, dbx_http_response *resp, dbx_err *err);
+
 /* The Authorization header value ("Bearer ..."), for headers(). */
 int dbx_client_authorization(dbx_client *c, dbx_ctx *ctx, dbx_buf *out, dbx_err *err);
 

@@ -3,7 +3,9 @@
  * what its own features need — OAuth (oauth.c), identity and the Unity
  * Catalog table look-up (workspace.c: the rotation step and validation),
  * Lakebase (lakebase.c: the rotation step), statement execution
- * (statement.c: validation, and the SQL engine). Every other endpoint is Lua
+ * (statement.c: validation, and the SQL engine), and the Files API's file
+ * transfers (volumes.c: streamed through libcurl, which Lua cannot do).
+ * Every other endpoint is Lua
  * over client:request in lua/databricks/client.lua (CONTRIBUTING.md,
  * "Adding an endpoint"). A path ending in '/' takes a percent-encoded
  * name after it. */
@@ -26,7 +28,13 @@
 #define DBX_PATH_PG_CREDENTIALS "/api/2.0/postgres/credentials"
 #define DBX_PATH_PG_RESOURCE "/api/2.0/postgres/" /* + projects/p/branches/b/endpoints/e */
 
-/* Statement execution (statement.c). */
+/* Statement execution (statement.c): POST to submit; {id}, {id}/cancel,
+ * {id}/result/chunks/{n} after it. */
 #define DBX_PATH_STATEMENTS "/api/2.0/sql/statements"
+
+/* Files API on volumes (volumes.c): PUT, GET, HEAD, DELETE of
+ * /api/2.0/fs/files + a percent-encoded absolute path. (Directories,
+ * /api/2.0/fs/directories, are Lua: lua/databricks/client.lua.) */
+#define DBX_PATH_FS_FILES "/api/2.0/fs/files"
 
 #endif

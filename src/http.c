@@ -28,6 +28,11 @@
 typedef struct transfer {
     dbx_http_response *resp;
     int too_large;
+    CURL *curl;
+    const dbx_http_stream *stream; /* of the current request, or NULL */
+    int sink;                      /* response body to stream->write: -1 undecided, 0 no, 1 yes */
+    int stream_failed;             /* a stream callback returned -1 */
+    int ignore_stop;
 } transfer;
 
 struct dbx_http {
@@ -45,6 +50,7 @@ struct dbx_http {
     int posted;                 /* the last request set POSTFIELDS / CUSTOMREQUEST */
     dbx_http_retry_fn on_retry; /* told before each retry (may be NULL) */
     void *on_retry_ud;
+    int streamed;               /* the last request set the options of a streamed transfer */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -60,6 +66,7 @@ void dbx_http_set_retry_hook(dbx_http *h, dbx_http_retry_fn fn, void *ud, dbx_ht
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud);
+static size_t on_read(char *p, size_t size, size_t n, void *ud);
 static size_t on_header(char *p, size_t size, size_t n, void *ud);
 static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d);
 
@@ -87,6 +94,10 @@ static void configure(dbx_http *h)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &h->xfer);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &h->xfer);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &h->xfer);
+    h->xfer.curl = c;
 }
 
 static char *dup_or_null(const char *s)
@@ -198,6 +209,21 @@ static double next_jitter(dbx_http *h)
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     transfer *t = ud;
+    if (t->stream && t->stream->write) {
+        if (t->sink < 0) {
+            /* The first body byte of this response: its headers are in. */
+            long status = 0;
+            curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+            t->sink = status >= 200 && status < 300;
+        }
+        if (t->sink) {
+            if (t->stream->write(t->stream->ud, p, size * n) != 0) {
+                t->stream_failed = 1;
+                return 0;
+            }
+            return size * n;
+        }
+    }
     if (dbx_buf_append(&t->resp->body, p, size * n) != 0) {
         t->too_large = 1;
         return 0;
@@ -223,8 +249,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     dbx_http_response *r = t->resp;
     size_t len = size * n;
     const char *colon;
-    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
+    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
         response_reset(r); /* a new response (after 100 Continue, say) */
+        t->sink = -1;
+    }
     if (dbx_buf_append(&r->headers, p, len) != 0)
         return 0;
     colon = memchr(p, ':', len);
@@ -245,7 +273,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
             unsigned long long clen;
             copy_value(tmp, sizeof tmp, v, vlen);
             clen = strtoull(tmp, &end, 10);
-            if (*tmp && !*end && clen > 0 && (!r->body.limit || clen <= r->body.limit))
+            if (*tmp && !*end && clen > 0 && (!r->body.limit || clen <= r->body.limit) &&
+                !(t->stream && t->stream->write)) /* a streamed body never lands here */
                 (void)dbx_buf_reserve(&r->body, (size_t)clen);
         } else if (nlen == 4 && strncasecmp(p, "date", 4) == 0) {
             char tmp[64];
@@ -261,10 +290,36 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
-    (void)ud, (void)a, (void)b, (void)c, (void)d;
-    return dbx_stop_requested() ? 1 : 0; /* abort the transfer on SIGTERM */
+    transfer *t = ud;
+    const dbx_http_stream *s = t->stream;
+    if (!t->ignore_stop && dbx_stop_requested())
+        return 1; /* abort the transfer on SIGTERM */
+    if (s && s->progress) {
+        int up = s->read != NULL;
+        long long total = up ? s->upload_size : (long long)dltotal;
+        (void)ultotal;
+        if (s->progress(s->ud, up ? (long long)ulnow : (long long)dlnow, total) != 0) {
+            t->stream_failed = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static size_t on_read(char *p, size_t size, size_t n, void *ud)
+{
+    transfer *t = ud;
+    long got;
+    if (!t->stream || !t->stream->read)
+        return 0;
+    got = t->stream->read(t->stream->ud, p, size * n);
+    if (got < 0) {
+        t->stream_failed = 1;
+        return CURL_READFUNC_ABORT;
+    }
+    return (size_t)got;
 }
 
 static struct curl_slist *build_headers(const dbx_http_request *req, int *failed)
@@ -366,6 +421,43 @@ static void url_for_message(const char *url, char *out, size_t n)
     out[len] = '\0';
 }
 
+/* The options of a streamed transfer: no size cap on what goes to the
+ * sink, a stall limit instead of a total timeout, and the source and sink
+ * back at their start (this may be a retry). Undone by stream_end. */
+static int stream_begin(dbx_http *h, const dbx_http_stream *s, dbx_err *err)
+{
+    CURL *c = h->curl;
+    double stall = s->stall_timeout > 0 ? s->stall_timeout : 60;
+    if ((s->rewind && s->rewind(s->ud) != 0) || (s->reset && s->reset(s->ud) != 0)) {
+        if (s->err)
+            *err = *s->err;
+        else
+            dbx_err_set(err, DBX_EIO, "cannot restart a streamed transfer");
+        return -1;
+    }
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
+    /* Large receive blocks: fewer callbacks and write() calls per GiB. */
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(stall < 1 ? 1 : stall));
+    h->streamed = 1;
+    return 0;
+}
+
+static void stream_end(dbx_http *h)
+{
+    CURL *c = h->curl;
+    if (!h->streamed)
+        return;
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->cfg.max_body);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)CURL_MAX_WRITE_SIZE);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 0L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 0L);
+    h->streamed = 0;
+}
+
 typedef enum { ATTEMPT_DONE, ATTEMPT_RETRY, ATTEMPT_FAIL } attempt_result;
 
 /* One transfer. On ATTEMPT_FAIL/RETRY with no response, err explains. */
@@ -387,10 +479,18 @@ static attempt_result attempt(dbx_http *h, const dbx_http_request *req, dbx_http
     }
     t->resp = resp;
     t->too_large = 0;
+    t->stream = req->stream;
+    t->sink = -1;
+    t->stream_failed = 0;
+    t->ignore_stop = req->ignore_stop;
     h->errbuf[0] = '\0';
+    if (!req->stream)
+        stream_end(h);
+    else if (stream_begin(h, req->stream, err) != 0)
+        return ATTEMPT_FAIL;
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->stream ? 0L : (long)(timeout * 1000));
     if (h->posted) {
         /* Undo what a body-carrying request set, so it cannot leak into
          * this one. */
@@ -398,7 +498,16 @@ static attempt_result attempt(dbx_http *h, const dbx_http_request *req, dbx_http
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
         h->posted = 0;
     }
-    if (strcmp(req->method, "GET") == 0) {
+    if (req->stream && req->stream->read) {
+        /* PUT (or another method) with the body read as it goes. */
+        curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->stream->upload_size);
+        if (strcmp(req->method, "PUT") != 0) {
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+            h->posted = 1;
+        }
+    } else if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -415,6 +524,7 @@ static attempt_result attempt(dbx_http *h, const dbx_http_request *req, dbx_http
 
     rc = curl_easy_perform(c);
     t->resp = NULL;
+    t->stream = NULL;
     resp->attempts++;
     url_for_message(req->url, where, sizeof where);
 
@@ -424,6 +534,11 @@ static attempt_result attempt(dbx_http *h, const dbx_http_request *req, dbx_http
     }
     resp->status = 0;
     dbx_redact_known(h->errbuf, req->secrets);
+    if (t->stream_failed && req->stream && req->stream->err) {
+        /* A stream callback ended the transfer and said why. */
+        *err = *req->stream->err;
+        return ATTEMPT_FAIL;
+    }
     switch (rc) {
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
@@ -439,8 +554,12 @@ static attempt_result attempt(dbx_http *h, const dbx_http_request *req, dbx_http
         dbx_err_set(err, DBX_EIO, "%s %s: interrupted by a stop signal", req->method, where);
         return ATTEMPT_FAIL;
     case CURLE_OPERATION_TIMEDOUT:
-        dbx_err_set(err, DBX_ETIMEOUT, "%s %s: no complete answer within %.0f s (%s)", req->method,
-                    where, timeout, h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+        if (req->stream)
+            dbx_err_set(err, DBX_ETIMEOUT, "%s %s: the transfer stalled (nothing moved for %.0f s)", req->method,
+                        where, req->stream->stall_timeout > 0 ? req->stream->stall_timeout : 60);
+        else
+            dbx_err_set(err, DBX_ETIMEOUT, "%s %s: no complete answer within %.0f s (%s)", req->method,
+                        where, timeout, h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
         return ATTEMPT_RETRY;
     case CURLE_COULDNT_CONNECT:
     case CURLE_SEND_ERROR:

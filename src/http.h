@@ -31,6 +31,28 @@ typedef struct dbx_http_config {
     size_t max_body;           /* response body cap in bytes (default 64 MiB) */
 } dbx_http_config;
 
+/* A streamed transfer (the Files API): the request body is read from
+ * `read` instead of `body`, and a 2xx response body goes to `write` instead
+ * of the response buffer (an error body still lands in resp->body, capped,
+ * for httperr.h). Every attempt starts with `rewind` and `reset`, so a retry
+ * sends the whole body again and never appends to what a failed attempt
+ * wrote. A callback that returns -1 ends the transfer at once (no retry)
+ * and the call fails with the error the callback put into `*err`. Instead
+ * of the per-attempt timeout, a transfer is ended when it moves less than
+ * one byte per second for `stall_timeout` seconds: a multi-GiB body may
+ * take as long as it needs while it moves. */
+typedef struct dbx_http_stream {
+    long (*read)(void *ud, char *buf, size_t n);            /* bytes, 0 at the end, -1 failed */
+    int (*rewind)(void *ud);                                /* 0 / -1 */
+    long long upload_size;                                  /* bytes to read; -1: unknown */
+    int (*write)(void *ud, const char *p, size_t n);        /* 0 / -1 */
+    int (*reset)(void *ud);                                 /* 0 / -1 */
+    int (*progress)(void *ud, long long done, long long total); /* 0, or -1 to abort */
+    void *ud;
+    dbx_err *err;                                           /* where the callbacks explain a -1 */
+    double stall_timeout;                                   /* seconds (default 60) */
+} dbx_http_stream;
+
 typedef struct dbx_http_request {
     const char *method;        /* "GET", "POST", ... */
     const char *url;
@@ -41,6 +63,8 @@ typedef struct dbx_http_request {
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
     const char *const *secrets; /* strings to scrub from error text, or NULL */
     int no_retry;              /* one attempt only (the caller has a fallback) */
+    const dbx_http_stream *stream; /* streamed body and/or answer, or NULL */
+    int ignore_stop;           /* not ended by the stop flag: the cancel sent because of it */
 } dbx_http_request;
 
 typedef struct dbx_http_response {

@@ -28,6 +28,17 @@ int dbx_json_has(const dbx_json *j, const char *path);
 /* The array or object at path, re-encoded as JSON text into out: 0, or -1
  * when missing, not an array/object, or not encodable (nothing appended). */
 int dbx_json_raw(const dbx_json *j, const char *path, dbx_buf *out);
+/* The boolean at path: 0, or -1 when missing or not a boolean. */
+int dbx_json_bool(const dbx_json *j, const char *path, int *out);
+/* The number of elements of the array at path (0 when missing, empty, or
+ * not an array). */
+size_t dbx_json_len(const dbx_json *j, const char *path);
+/* Calls fn for every string-keyed member of the object at path (in no
+ * particular order), with the value when it is a string and NULL (vn 0)
+ * otherwise. fn returns 0 to go on, -1 to stop. Returns 0 when every call
+ * returned 0 (also for a missing path: no members), -1 when one stopped. */
+int dbx_json_each(const dbx_json *j, const char *path,
+                  int (*fn)(void *ud, const char *k, size_t kn, const char *v, size_t vn), void *ud);
 void dbx_json_free(dbx_json *j);
 
 #endif

@@ -29,12 +29,17 @@ The client returned by `databricks.connect`: the methods implemented in C.
  * kept (one huge answer must not pin its memory). */
 #define SCRATCH_KEEP (1 << 20)
 
-dbx_lclient *dbx_l_check_client(lua_State *L)
+dbx_lclient *dbx_l_check_client_at(lua_State *L, int idx)
 {
-    dbx_lclient *u = luaL_checkudata(L, 1, DBX_L_CLIENT_MT);
+    dbx_lclient *u = luaL_checkudata(L, idx, DBX_L_CLIENT_MT);
     if (!u->c)
         luaL_error(L, "attempt to use a closed databricks client");
     return u;
+}
+
+dbx_lclient *dbx_l_check_client(lua_State *L)
+{
+    return dbx_l_check_client_at(L, 1);
 }
 
 /* Pushes the callback `name` from the client's uservalue table. */
@@ -145,14 +150,21 @@ static int guard_close(lua_State *L)
     return 0;
 }
 
-dbx_lclient *dbx_l_client_begin(lua_State *L, dbx_lctx *ctx)
+dbx_lclient *dbx_l_client_begin_at(lua_State *L, int idx, dbx_lctx *ctx)
 {
-    dbx_lclient *u = dbx_l_check_client(L);
-    lua_getiuservalue(L, 1, 2);
+    dbx_lclient *u;
+    idx = lua_absindex(L, idx);
+    u = dbx_l_check_client_at(L, idx);
+    lua_getiuservalue(L, idx, 2);
     u->depth++;
     lua_toclose(L, -1);
-    dbx_l_ctx_init(ctx, L, 1);
+    dbx_l_ctx_init(ctx, L, idx);
     return u;
+}
+
+dbx_lclient *dbx_l_client_begin(lua_State *L, dbx_lctx *ctx)
+{
+    return dbx_l_client_begin_at(L, 1, ctx);
 }
 
 /* Pushes a new, empty client userdata (metatable, callbacks table from

@@ -39,10 +39,15 @@ typedef struct dbx_lctx {
 
 /* The client at stack index 1, raising when it is closed. */
 dbx_lclient *dbx_l_check_client(lua_State *L);
+/* The same for the client at stack index idx (an object that belongs to a
+ * client, such as a statement, keeps it in a uservalue). */
+dbx_lclient *dbx_l_check_client_at(lua_State *L, int idx);
 
 /* Starts a call on the client at index 1 (depth + 1, a to-be-closed guard
  * pushed, ctx ready for C calls with on_tokens wired). */
 dbx_lclient *dbx_l_client_begin(lua_State *L, dbx_lctx *ctx);
+/* The same for the client at stack index idx. */
+dbx_lclient *dbx_l_client_begin_at(lua_State *L, int idx, dbx_lctx *ctx);
 
 /* Pushes a new client userdata (metatable, the callbacks table found at
  * stack index `callbacks` when not 0, the call guard); its dbx_client is

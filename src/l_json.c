@@ -101,6 +101,20 @@ int dbx_l_json_decode_push(lua_State *L, const char *s, size_t n)
     return 0;
 }
 
+int dbx_l_json_decode_top(lua_State *L)
+{
+    if (!lua_checkstack(L, 4) || push_method(L, "decode") != 0) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_insert(L, -2);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
 dbx_json *dbx_json_decode(dbx_jsonenv *env, const char *s, size_t n)
 {
     lua_State *L = (lua_State *)env;
@@ -121,7 +135,9 @@ dbx_json *dbx_json_decode(dbx_jsonenv *env, const char *s, size_t n)
     return j;
 }
 
-/* Pushes the value at path (or nil) and returns its Lua type. */
+/* Pushes the value at path (or nil) and returns its Lua type. A segment of
+ * digits on a table first tries the array element (JSON counts from 0, Lua
+ * from 1), then the string key. */
 static int push_path(const dbx_json *j, const char *path)
 {
     lua_State *L = j->L;
@@ -137,12 +153,28 @@ static int push_path(const dbx_json *j, const char *path)
         }
         memcpy(key, path, n);
         key[n] = '\0';
+        if (n > 0 && n <= 9 && strspn(key, "0123456789") == n) {
+            if (lua_rawgeti(L, -1, (lua_Integer)strtol(key, NULL, 10) + 1) != LUA_TNIL) {
+                lua_remove(L, -2);
+                path += n + (dot ? 1 : 0);
+                continue;
+            }
+            lua_pop(L, 1);
+        }
         lua_pushstring(L, key);
         lua_rawget(L, -2);
         lua_remove(L, -2);
         path += n + (dot ? 1 : 0);
     }
     return lua_type(L, -1);
+}
+
+int dbx_l_json_push(lua_State *L, const dbx_json *j, const char *path)
+{
+    int t = push_path(j, path);
+    if (j->L != L)
+        lua_xmove(j->L, L, 1);
+    return t;
 }
 
 const char *dbx_json_string(const dbx_json *j, const char *path, size_t *len)
@@ -187,6 +219,49 @@ int dbx_json_raw(const dbx_json *j, const char *path, dbx_buf *out)
     }
     lua_pop(L, 2); /* the encoded text (or the message) and the value */
     return rc;
+}
+
+int dbx_json_bool(const dbx_json *j, const char *path, int *out)
+{
+    int ok = push_path(j, path) == LUA_TBOOLEAN;
+    if (ok)
+        *out = lua_toboolean(j->L, -1);
+    lua_pop(j->L, 1);
+    return ok ? 0 : -1;
+}
+
+size_t dbx_json_len(const dbx_json *j, const char *path)
+{
+    size_t n = push_path(j, path) == LUA_TTABLE ? (size_t)lua_rawlen(j->L, -1) : 0;
+    lua_pop(j->L, 1);
+    return n;
+}
+
+int dbx_json_each(const dbx_json *j, const char *path,
+                  int (*fn)(void *ud, const char *k, size_t kn, const char *v, size_t vn), void *ud)
+{
+    lua_State *L = j->L;
+    if (push_path(j, path) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        size_t kn = 0, vn = 0;
+        const char *k, *v = NULL;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            k = lua_tolstring(L, -2, &kn); /* a string key: tolstring does not change it */
+            if (lua_type(L, -1) == LUA_TSTRING)
+                v = lua_tolstring(L, -1, &vn);
+            if (fn(ud, k, kn, v, vn) != 0) {
+                lua_pop(L, 3);
+                return -1;
+            }
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
 }
 
 void dbx_json_free(dbx_json *j)

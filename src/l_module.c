@@ -28,7 +28,7 @@ int luaopen_databricks_core_impl(lua_State *L)
         dbx_l_open_error,   dbx_l_open_useragent, dbx_l_open_parse,   dbx_l_open_client,
         dbx_l_open_connect, dbx_l_open_request,   dbx_l_open_workspace, dbx_l_open_pgpass,  dbx_l_open_sys,
         dbx_l_open_config,  dbx_l_open_rotate,    dbx_l_open_tokenstore, dbx_l_open_logfile,
-        dbx_l_open_files,   dbx_l_open_workers,
+        dbx_l_open_files,   dbx_l_open_workers, dbx_l_open_statement, dbx_l_open_volumes,
     };
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK)

@@ -39,6 +39,14 @@ int dbx_l_optboolean(lua_State *L, int idx, const char *key, int def);
 /* Decodes JSON (private lua-cjson instance) and pushes the value; -1 (nothing
  * pushed) when s is not JSON. Implemented in l_json.c. */
 int dbx_l_json_decode_push(lua_State *L, const char *s, size_t n);
+/* Decodes the JSON string at the top of the stack in place (replaced by
+ * the value); -1 (the string popped, nothing pushed) when it is not JSON.
+ * For callers that built the text as a Lua string: no second copy. */
+int dbx_l_json_decode_top(lua_State *L);
+/* Pushes the value at `path` of a document decoded by json.h (see json.h
+ * for paths); returns its Lua type. Implemented in l_json.c. */
+struct dbx_json;
+int dbx_l_json_push(lua_State *L, const struct dbx_json *j, const char *path);
 /* Encodes the value at idx as JSON into a new string pushed on the stack;
  * -1 with an error message pushed when it cannot be encoded. */
 int dbx_l_json_encode_push(lua_State *L, int idx);
@@ -65,5 +73,7 @@ void dbx_l_open_tokenstore(lua_State *L); /* l_tokenstore.c: stored U2M tokens *
 void dbx_l_open_logfile(lua_State *L);    /* l_logfile.c: the private log file type */
 void dbx_l_open_files(lua_State *L);      /* l_files.c: private atomic writes */
 void dbx_l_open_workers(lua_State *L);    /* l_workers.c: the daemon's rotation workers */
+void dbx_l_open_statement(lua_State *L);  /* l_statement.c: client:_execute and the statement type */
+void dbx_l_open_volumes(lua_State *L);    /* l_volumes.c: the Files API methods, volume_path */
 
 #endif

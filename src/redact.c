@@ -108,6 +108,10 @@ static size_t match_key(const char *s, size_t i)
     static const struct { const char *name; int prose; } keys[] = {
         {"access_token", 1}, {"refresh_token", 1}, {"id_token", 1}, {"client_secret", 1},
         {"code_verifier", 1}, {"password", 0}, {"secret", 0}, {"token", 0}, {"code", 0},
+        /* pre-signed URLs (S3 X-Amz-*, GCS X-Goog-*, Azure SAS sig=, CloudFront
+         * Signature=): a result link echoed after its chunk was released,
+         * when it is no longer in the registry */
+        {"signature", 0}, {"credential", 0}, {"security-token", 0}, {"sig", 0},
         {NULL, 0},
     };
     int quoted = i > 0 && s[i - 1] == '"';

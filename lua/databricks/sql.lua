@@ -1,38 +1,45 @@
---- SQL through the Statement Execution API (`client:sql`).
--- The first request waits server-side (`wait_timeout`); a statement still
--- running is then polled with growing pauses (no busy loop) until it ends or
--- the timeout passes, when it is cancelled. All result chunks are followed.
+--- Statements through the Statement Execution API: the options of
+-- `client:execute` and `client:sql`, checked and put into the shape the C
+-- core takes. The work — submission, polling, cancelling, the parallel
+-- download of EXTERNAL_LINKS chunks, typed rows — is in C
+-- (`src/statement.c`, `src/fetch.c`, `src/cloudfetch.c`,
+-- `src/l_statement.c`); this module holds no request of its own.
+-- Loaded on first use by the client methods.
 -- @module databricks.sql
 local core = require "databricks.core"
+local null = require("cjson").null
 
 local M = {}
 
-local TERMINAL = { SUCCEEDED = true, FAILED = true, CANCELED = true, CLOSED = true }
+local KNOWN = {
+  parameters = true, catalog = true, schema = true, warehouse_id = true, row_limit = true, byte_limit = true,
+  query_tags = true, disposition = true, typed = true, decimal = true, prefetch = true, timeout = true,
+  wait_timeout = true, on_progress = true,
+  _batch_bytes = true, _batch_rows = true, -- undocumented: batch-size tuning runs (bench/inproc.lua)
+}
 
-local function sql_error(kind, message, extra)
-  local e = { kind = kind, message = message }
-  for k, v in pairs(extra or {}) do e[k] = v end
-  return core.error(e)
+local function config_error(message)
+  return nil, core.error{ kind = "config", message = message }
 end
 
 -- Parameters: a list of {name=, value=, type=} or a map name -> value.
-local function parameters(p)
+local function parameters(p, what)
   if p == nil then return nil end
-  if type(p) ~= "table" then error("sql: opts.parameters must be a table", 3) end
+  if type(p) ~= "table" then error(what .. ": opts.parameters must be a table", 4) end
   local out = {}
   if #p > 0 then
     for i, v in ipairs(p) do
       if type(v) ~= "table" or type(v.name) ~= "string" then
-        error("sql: parameter " .. i .. " must be a table with a name", 3)
+        error(what .. ": parameter " .. i .. " must be a table with a name", 4)
       end
       out[i] = { name = v.name, type = v.type,
-                 value = v.value ~= nil and tostring(v.value) or nil }
+                 value = v.value ~= nil and v.value ~= null and tostring(v.value) or nil }
     end
     return out
   end
   local names = {}
   for k in pairs(p) do
-    if type(k) ~= "string" then error("sql: parameter names must be strings", 3) end
+    if type(k) ~= "string" then error(what .. ": parameter names must be strings", 4) end
     names[#names + 1] = k
   end
   table.sort(names)
@@ -42,108 +49,127 @@ local function parameters(p)
     elseif type(v) == "number" then t = "DOUBLE"
     elseif type(v) == "boolean" then t = "BOOLEAN"
     elseif type(v) ~= "string" then
-      error("sql: parameter '" .. name .. "' must be a string, number or boolean", 3)
+      error(what .. ": parameter '" .. name .. "' must be a string, number or boolean", 4)
     end
     out[#out + 1] = { name = name, value = tostring(v), type = t }
   end
   return out
 end
 
-local function failure(resp)
-  local status = resp.status or {}
-  local e = status.error or {}
-  local state = status.state or "?"
-  if state == "FAILED" then
-    return sql_error("sql", e.message or "statement failed",
-      { error_code = e.error_code, statement_id = resp.statement_id })
-  end
-  return sql_error("sql", "statement ended " .. state .. (e.message and (": " .. e.message) or ""),
-    { error_code = e.error_code, statement_id = resp.statement_id })
-end
-
--- Appends the rows of one chunk.
-local function add_rows(rows, chunk)
-  for _, r in ipairs(chunk.data_array or {}) do rows[#rows + 1] = r end
-end
-
-local function fetch_all(client, resp)
-  local manifest = resp.manifest or {}
-  local schema = manifest.schema and manifest.schema.columns or {}
-  local columns = {}
-  for i, c in ipairs(schema) do columns[i] = c.name end
-  local rows = {}
-  local chunk = resp.result
-  if (not chunk or (not chunk.data_array and not chunk.next_chunk_internal_link))
-      and (manifest.total_chunk_count or 0) > 0 then
-    local err
-    chunk, err = client:request("GET", "/api/2.0/sql/statements/" .. resp.statement_id .. "/result/chunks/0")
-    if not chunk then return nil, err end
-  end
-  while chunk do
-    add_rows(rows, chunk)
-    local link = chunk.next_chunk_internal_link
-    if not link and chunk.next_chunk_index then
-      link = "/api/2.0/sql/statements/" .. resp.statement_id .. "/result/chunks/" .. chunk.next_chunk_index
+-- Query tags: a map key -> value, or a list of {key=, value=}.
+local function query_tags(t, what)
+  if t == nil then return nil end
+  if type(t) ~= "table" then error(what .. ": opts.query_tags must be a table", 4) end
+  local out = {}
+  if #t > 0 then
+    for i, v in ipairs(t) do
+      if type(v) ~= "table" or type(v.key) ~= "string" then
+        error(what .. ": query tag " .. i .. " must be a table with a key", 4)
+      end
+      out[i] = { key = v.key, value = v.value ~= nil and tostring(v.value) or nil }
     end
-    if not link then break end
-    local err
-    chunk, err = client:request("GET", link)
-    if not chunk then return nil, err end
+  else
+    local keys = {}
+    for k in pairs(t) do
+      if type(k) ~= "string" then error(what .. ": query tag keys must be strings", 4) end
+      keys[#keys + 1] = k
+    end
+    table.sort(keys)
+    for _, k in ipairs(keys) do out[#out + 1] = { key = k, value = tostring(t[k]) } end
   end
-  return { columns = columns, schema = schema, rows = rows, statement_id = resp.statement_id,
-           total_row_count = manifest.total_row_count or #rows, truncated = manifest.truncated }
+  if #out > 20 then return nil, "at most 20 query tags (got " .. #out .. ")" end
+  return out
 end
 
---- Runs a statement and returns `{columns={names}, schema={column info},
--- rows={{...}}, statement_id=}`; values are strings or `databricks.null`.
--- Installed as the client method `client:sql(statement, opts)`.
--- @param client a connected client
--- @tparam string statement SQL text; named markers `:name`
--- @tparam[opt] table opts `parameters` (map name -> value, or list of
--- {name,value,type}), `catalog`, `schema`, `warehouse_id`, `row_limit`,
--- `timeout` (seconds for the whole statement, default the client's timeout),
--- `wait_timeout` (seconds the first request waits server-side: 0 or 5-50;
--- default min(timeout, 50))
-function M.sql(client, statement, opts)
-  if type(statement) ~= "string" then error("sql: statement must be a string", 2) end
+local function whole(v, lo, hi)
+  return math.type(v) == "integer" and v >= lo and (not hi or v <= hi)
+end
+
+-- The options for client:_execute, or nil and a config error. `defaults`:
+-- disposition, typed, timeout, wait_timeout (a function of the timeout).
+function M.options(client, opts, defaults, what)
+  if opts ~= nil and type(opts) ~= "table" then error(what .. ": opts must be a table", 3) end
   opts = opts or {}
+  for k in pairs(opts) do
+    if not KNOWN[k] then return config_error(what .. ": unknown option '" .. tostring(k) .. "'") end
+  end
   local info = client:_info()
-  local warehouse = opts.warehouse_id or info.warehouse_id
-  if not warehouse then
-    return nil, sql_error("config", "sql needs a warehouse: pass opts.warehouse_id, or warehouse_id / http_path to connect")
+  local out = {
+    warehouse_id = opts.warehouse_id or info.warehouse_id,
+    disposition = opts.disposition or defaults.disposition,
+    catalog = opts.catalog, schema = opts.schema, on_progress = opts.on_progress,
+    decimal = opts.decimal or "string", prefetch = opts.prefetch or 4,
+    row_limit = opts.row_limit, byte_limit = opts.byte_limit,
+    _batch_bytes = opts._batch_bytes, _batch_rows = opts._batch_rows,
+  }
+  if not out.warehouse_id then
+    return config_error(what .. " needs a warehouse: pass opts.warehouse_id, or warehouse_id / http_path to connect")
   end
-  local timeout = opts.timeout or info.timeout
-  local deadline = core.monotonic() + timeout
-  local wait = opts.wait_timeout or math.max(5, math.min(50, math.floor(timeout)))
-  if wait ~= 0 and (wait < 5 or wait > 50 or wait ~= math.floor(wait)) then
-    return nil, sql_error("config", "sql: wait_timeout must be 0 or a whole number of seconds from 5 to 50")
+  for _, k in ipairs({ "warehouse_id", "catalog", "schema" }) do
+    if out[k] ~= nil and type(out[k]) ~= "string" then error(what .. ": opts." .. k .. " must be a string", 3) end
   end
-  local resp, err = client:request("POST", "/api/2.0/sql/statements", { body = {
-    statement = statement, warehouse_id = warehouse,
-    wait_timeout = wait .. "s", on_wait_timeout = "CONTINUE",
-    format = "JSON_ARRAY", disposition = "INLINE",
-    parameters = parameters(opts.parameters), catalog = opts.catalog, schema = opts.schema,
-    row_limit = opts.row_limit,
-  } })
-  if not resp then return nil, err end
-  if type(resp) ~= "table" or not resp.statement_id or type(resp.status) ~= "table" then
-    return nil, sql_error("protocol", "statement answer has no statement_id/status")
+  if out.on_progress ~= nil and type(out.on_progress) ~= "function" then
+    error(what .. ": opts.on_progress must be a function", 3)
   end
-  local pause = 0.05
-  while not TERMINAL[resp.status.state] do
-    local left = deadline - core.monotonic()
-    if left <= 0 or core.stop_requested() then
-      client:request("POST", "/api/2.0/sql/statements/" .. resp.statement_id .. "/cancel")
-      return nil, sql_error("timeout", string.format("statement did not finish within %g s and was cancelled", timeout),
-        { statement_id = resp.statement_id })
+  if out.disposition ~= "INLINE" and out.disposition ~= "EXTERNAL_LINKS" then
+    return config_error(what .. ": disposition must be \"INLINE\" or \"EXTERNAL_LINKS\"")
+  end
+  if opts.typed ~= nil and type(opts.typed) ~= "boolean" then error(what .. ": opts.typed must be a boolean", 3) end
+  out.typed = opts.typed
+  if out.typed == nil then out.typed = defaults.typed end
+  if out.decimal ~= "string" and out.decimal ~= "number" then
+    return config_error(what .. ": decimal must be \"string\" or \"number\"")
+  end
+  if not whole(out.prefetch, 0, 64) then return config_error(what .. ": prefetch must be a whole number from 0 to 64") end
+  for _, k in ipairs({ "row_limit", "byte_limit" }) do
+    if out[k] ~= nil and not whole(out[k], 0) then
+      return config_error(what .. ": " .. k .. " must be a whole number of at least 0")
     end
-    core.sleep(math.min(pause, left))
-    pause = math.min(pause * 2, 2)
-    resp, err = client:request("GET", "/api/2.0/sql/statements/" .. resp.statement_id)
-    if not resp then return nil, err end
   end
-  if resp.status.state ~= "SUCCEEDED" then return nil, failure(resp) end
-  return fetch_all(client, resp)
+  local timeout = opts.timeout or defaults.timeout
+  if type(timeout) ~= "number" or timeout <= 0 then return config_error(what .. ": timeout must be a positive number") end
+  out.timeout = timeout
+  local wait = opts.wait_timeout or defaults.wait_timeout(timeout)
+  if wait ~= 0 and (wait ~= math.floor(wait) or wait < 5 or wait > 50) then
+    return config_error(what .. ": wait_timeout must be 0 or a whole number of seconds from 5 to 50")
+  end
+  out.wait_timeout = math.tointeger(wait)
+  out.parameters = parameters(opts.parameters, what)
+  local tags, terr = query_tags(opts.query_tags, what)
+  if terr then return config_error(what .. ": " .. terr) end
+  out.query_tags = tags
+  return out
+end
+
+local EXECUTE = {
+  disposition = "EXTERNAL_LINKS", typed = true, timeout = 600,
+  wait_timeout = function() return 0 end,
+}
+
+--- Submits a statement and returns at once; see `databricks.client.Client:execute`.
+function M.execute(client, statement, opts)
+  if type(statement) ~= "string" then error("execute: statement must be a string", 3) end
+  local o, err = M.options(client, opts, EXECUTE, "execute")
+  if not o then return nil, err end
+  return client:_execute(statement, o)
+end
+
+--- Runs a statement to the end; see `databricks.client.Client:sql`.
+function M.sql(client, statement, opts)
+  if type(statement) ~= "string" then error("sql: statement must be a string", 3) end
+  local info = client:_info()
+  local o, err = M.options(client, opts, {
+    disposition = "INLINE", typed = false, timeout = info.timeout,
+    wait_timeout = function(timeout) return math.max(5, math.min(50, math.floor(timeout))) end,
+  }, "sql")
+  if not o then return nil, err end
+  local st
+  st, err = client:_execute(statement, o)
+  if not st then return nil, err end
+  local res
+  res, err = st:fetch_all()
+  st:close()
+  return res, err
 end
 
 return M

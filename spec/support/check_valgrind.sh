@@ -97,7 +97,8 @@ if [ "${DBX_VALGRIND_SPECS:-1}" != 0 ]; then
     specs=(spec/core_units_spec.lua spec/module_spec.lua spec/connect_config_spec.lua
            spec/config_sources_spec.lua spec/pgpass_spec.lua spec/auth_spec.lua
            spec/transport_spec.lua spec/operations_spec.lua spec/auth_hosts_spec.lua
-           spec/federation_spec.lua spec/error_shapes_spec.lua spec/trust_spec.lua)
+           spec/federation_spec.lua spec/error_shapes_spec.lua spec/trust_spec.lua
+           spec/statements_spec.lua spec/volumes_spec.lua)
   fi
   wrapper="$scratch/valgrind-lua5.4"
   {

@@ -16,7 +16,7 @@ for g in "${groups[@]}"; do
                   libcurl4-openssl-dev libssl-dev) ;;
     test)  pkgs+=(lua-busted lua-check luarocks lua-socket lua-sec postgresql
                   openssl curl ca-certificates procps psmisc python3 systemd
-                  nginx-light valgrind lua-ldoc pgbouncer) ;;
+                  nginx-light valgrind lua-ldoc pgbouncer chromium) ;;
     bench) pkgs+=(nginx-light curl valgrind) ;;
     fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     docs)  pkgs+=(lua-ldoc) ;;

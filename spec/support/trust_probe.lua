@@ -2,8 +2,8 @@
 -- auth type that reads the environment — env_oidc, github_oidc — sees
 -- exactly the variables the probe gives it):
 --   lua5.4 spec/support/trust_probe.lua '<json>'
--- The JSON: `cfg` (a connect config), `calls` (a list of "token" and
--- "current_user"), `browser` (true: sign in through Sim.browser with the
+-- The JSON: `cfg` (a connect config), `calls` (a list of "token",
+-- "current_user", "sql <statement>" and "list <path>" (paginate)), `browser` (true: sign in through Sim.browser with the
 -- `cfg.ca_bundle`). Prints one JSON object: `{ok = true}` or `{stage =
 -- "connect"|call, kind =, text = tostring(err), message =, code =,
 -- details =}` — error text only, never a token.
@@ -34,6 +34,14 @@ for _, call in ipairs(spec.calls or {}) do
   local ok, cerr
   if call == "token" then
     ok, cerr = c:token()
+  elseif call:match("^sql ") then
+    ok, cerr = c:sql(call:sub(5), { warehouse_id = "abc123", timeout = 30 })
+  elseif call:match("^list ") then
+    ok, cerr = pcall(function()
+      for _ in c:paginate(call:sub(6), { items = "tables",
+                                         query = { catalog_name = "main", schema_name = "sales" } }) do end
+    end)
+    if ok then ok = true else ok, cerr = nil, cerr end
   else
     ok, cerr = c:current_user()
   end

@@ -19,9 +19,18 @@
 --     daemon (clock injected as in spec/rotator_spec.lua, the simulator's
 --     token clock advanced alike): each jump is followed by a rotation within
 --     TORTURE_JUMP_LIMIT seconds (default 2), and none happens in between.
+--  4. One daemon keeps TORTURE_TARGETS targets (default 20) fresh for
+--     TORTURE_AGENT_ROUNDS rounds (default 100): each target writes its user's
+--     entry into one shared .pgpass and its own pgbouncer auth_file; a third
+--     of them talk to an instance whose credential calls are slow (5 s) or
+--     refused (503) — faults injected at the simulator. Each round the clock
+--     moves an hour on (injected as in part 3), every target is due, and
+--     every healthy target must rotate within TORTURE_AGENT_LIMIT seconds
+--     (default 2) whatever the faulty ones do; at the end no entry of any
+--     output is lost and every healthy target rotated every round.
 --
 -- Prints one line of figures per part and a total; exits 1 on any failure.
--- TORTURE_PARTS (default "kill,writers,clock") selects parts.
+-- TORTURE_PARTS (default "kill,writers,clock,agent") selects parts.
 local h = require "support.helpers"
 local Sim = require "support.sim"
 
@@ -30,7 +39,10 @@ local WRITERS = tonumber(os.getenv("TORTURE_WRITERS") or "8")
 local ROUNDS = tonumber(os.getenv("TORTURE_ROUNDS") or "100")
 local JUMPS = tonumber(os.getenv("TORTURE_JUMPS") or "10")
 local JUMP_LIMIT = tonumber(os.getenv("TORTURE_JUMP_LIMIT") or "2")
-local PARTS = os.getenv("TORTURE_PARTS") or "kill,writers,clock"
+local PARTS = os.getenv("TORTURE_PARTS") or "kill,writers,clock,agent"
+local TARGETS = tonumber(os.getenv("TORTURE_TARGETS") or "20")
+local AGENT_ROUNDS = tonumber(os.getenv("TORTURE_AGENT_ROUNDS") or "100")
+local AGENT_LIMIT = tonumber(os.getenv("TORTURE_AGENT_LIMIT") or "2")
 local VERBOSE = os.getenv("TORTURE_VERBOSE") == "1"
 
 local ROTATOR = h.root .. "/bin/databricks-oauth-rotator"
@@ -484,6 +496,126 @@ local function part_clock(box)
   say("torture: %s", figures[#figures])
 end
 
+
+-- ------------------------------------------------------------ many targets ---
+local function part_agent(box)
+  local sim = box.sim
+  local name = "agent"
+  local dir = h.tmpdir("torture-agent")
+  local outdir = h.tmpdir("torture-agent-out")
+  local pgpass = dir .. "/pgpass"
+  local offset_file = outdir .. "/offset"
+  h.write_file(pgpass, ORIGINAL, 384)
+  h.write_file(offset_file, "0")
+  local failures = 0
+  local function fail(fmt, ...)
+    failures = failures + 1
+    failure(name, fmt, ...)
+  end
+  local t_start = h.now()
+  -- Healthy targets share one instance; every third target talks to a slow
+  -- one and every sixth (from the fifth) to a refusing one.
+  sim:config{ instances = { healthy = { read_write_dns = "127.0.0.1", state = "AVAILABLE" },
+                            slow = { read_write_dns = "127.0.0.1", state = "AVAILABLE" },
+                            refused = { read_write_dns = "127.0.0.1", state = "AVAILABLE" } } }
+  sim:fault{ path = "^/api/2%.0/database/credentials$", match_body = '"slow"', delay = 5, count = -1 }
+  sim:fault{ path = "^/api/2%.0/database/credentials$", match_body = '"refused"', status = 503, count = -1 }
+  local targets, healthy = {}, {}
+  for i = 1, TARGETS do
+    local kind = (i % 3 == 0) and "slow" or (i % 6 == 5) and "refused" or "healthy"
+    local t = "t" .. i
+    local userlist = dir .. "/userlist-" .. t .. ".txt"
+    h.write_file(userlist, '; pool ' .. t .. '\n"admin" "admin-pw"\n', 384)
+    targets[#targets + 1] = string.format(
+      "{ name = %q, instance_name = %q, pg_username = %q, output = { %q, %q } }",
+      t, kind, "user-" .. t, "pgpass:" .. pgpass, "pgbouncer:" .. userlist)
+    if kind == "healthy" then healthy[t] = userlist end
+  end
+  local script = string.format([[
+    package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
+    package.cpath = %q .. "/" .. (os.getenv("DBX_BUILD") or "build") .. "/?.so;" .. package.cpath
+    local core = require "databricks.core"
+    local Rotator = require "databricks.rotator"
+    local function offset()
+      local f = io.open(%q); local v = f and tonumber(f:read("a")) or 0; if f then f:close() end; return v
+    end
+    local r = assert(Rotator.new{ workspace_url = %q, ca_bundle = %q, pg_host = "127.0.0.1", pg_port = %d,
+      log_file = %q, status_file = %q, client_id = %q, client_secret = %q, rotation_interval = 60,
+      max_slice = 0.1, timeout = 10, retry_budget = 2, targets = { %s },
+      clock = function() return core.now() + offset() end })
+    os.exit(r:run_daemon())
+  ]], h.root, h.root, h.root, offset_file, sim.url, sim.ca_file, PG_PORT, dir .. "/rotator.log",
+    dir .. "/status.json", sim.client_id, sim.client_secret, table.concat(targets, ", "))
+  local handle = start({ "lua5.4", "-e", script }, { DBX_BUILD = os.getenv("DBX_BUILD") }, dir, outdir .. "/daemon.out")
+
+  local function counts()
+    local log = h.read_file(dir .. "/rotator.log") or ""
+    local n = {}
+    for t in log:gmatch("%[(t%d+)%] rotated") do n[t] = (n[t] or 0) + 1 end
+    return n
+  end
+  local function all_healthy(k)
+    local n = counts()
+    for t in pairs(healthy) do
+      if (n[t] or 0) < k then return false end
+    end
+    return true
+  end
+  local latencies = {}
+  if not h.wait_for(function() return all_healthy(1) end, 60) then
+    fail("the healthy targets never all rotated: %s", (h.read_file(outdir .. "/daemon.out") or ""):sub(1, 2000))
+  else
+    local offset = 0
+    for k = 1, AGENT_ROUNDS do
+      offset = offset + 3600
+      sim:advance(3600)
+      local t0 = h.now()
+      h.write_file(offset_file, tostring(offset))
+      if h.wait_for(function() return all_healthy(k + 1) end, AGENT_LIMIT + 10, 0.01) then
+        local dt = h.now() - t0
+        latencies[#latencies + 1] = dt
+        if dt > AGENT_LIMIT then fail("round %d: the healthy targets took %.2f s (limit %.1f s)", k, dt, AGENT_LIMIT) end
+      else
+        fail("round %d: a healthy target did not rotate", k)
+        break
+      end
+    end
+  end
+  if h.alive(handle.pid) then h.kill(handle.pid, "TERM") end
+  h.wait_for(function() return not h.alive(handle.pid) end, 15)
+  finish(handle)
+  -- Nothing lost: the shared .pgpass keeps every original byte and has
+  -- exactly one entry per healthy user; each auth_file keeps its lines.
+  local users = {}
+  for t in pairs(healthy) do users["user-" .. t] = true end
+  local text = h.read_file(pgpass) or ""
+  local kept, found = split_rotated(text, users)
+  if kept ~= ORIGINAL and kept ~= ORIGINAL .. "\n" then fail(".pgpass lost or changed a line it does not own") end
+  for u in pairs(users) do
+    if not found[u] or #found[u] ~= 1 then fail("%s has %d entries in .pgpass", u, found[u] and #found[u] or 0) end
+  end
+  for t, userlist in pairs(healthy) do
+    local ul = h.read_file(userlist) or ""
+    if not ul:find('; pool ' .. t .. '\n"admin" "admin-pw"\n', 1, true) then fail("%s lost its lines", userlist) end
+    local _, n = ul:gsub('\n"user%-' .. t .. '" "', "")
+    if n ~= 1 then fail("%s has %d lines for its user", userlist, n) end
+  end
+  for _, w in ipairs(wide_files(dir)) do fail("%s is wider than 0600", w) end
+  local n = counts()
+  local total, slow = 0, 0
+  for t, c in pairs(n) do
+    total = total + c
+    if not healthy[t] then slow = slow + c end
+  end
+  table.sort(latencies)
+  local median = latencies[math.max(1, (#latencies + 1) // 2)] or 0
+  figures[#figures + 1] = string.format(
+    "agent: %d targets x %d rounds, %d failures; %d rotations (%d by slow targets), healthy targets rotated in "
+    .. "median %.2f s, max %.2f s after each round began (limit %.1f s); %.1f s",
+    TARGETS, AGENT_ROUNDS, failures, total, slow, median, latencies[#latencies] or 0, AGENT_LIMIT, h.now() - t_start)
+  say("torture: %s", figures[#figures])
+end
+
 -- ---------------------------------------------------------------------- main ---
 math.randomseed(tonumber(os.getenv("TORTURE_SEED") or tostring(os.time())))
 local t0 = h.now()
@@ -492,10 +624,11 @@ local ok, err = pcall(function()
   if part_on("kill") then part_kill(box) end
   if part_on("writers") then part_writers(box) end
   if part_on("clock") then part_clock(box) end
+  if part_on("agent") then part_agent(box) end
 end)
 box.sim:stop()
 h.cleanup()
 if not ok then failure("torture", "%s", tostring(err)) end
-say("torture: total: %d failures in %.1f s (kills=%d writers=%d rounds=%d jumps=%d)", failures_total, h.now() - t0,
-  KILLS, WRITERS, ROUNDS, JUMPS)
+say("torture: total: %d failures in %.1f s (kills=%d writers=%d rounds=%d jumps=%d targets=%d agent rounds=%d)",
+  failures_total, h.now() - t0, KILLS, WRITERS, ROUNDS, JUMPS, TARGETS, AGENT_ROUNDS)
 os.exit(failures_total == 0 and 0 or 1)

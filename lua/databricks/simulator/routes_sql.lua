@@ -291,7 +291,14 @@ local function external_link(ctx, st, i)
 end
 
 local function chunk_answer(ctx, st, i)
-  if st.disposition == "INLINE" then return inline_chunk(st, i) end
+  if st.disposition == "INLINE" then
+    local out = inline_chunk(st, i)
+    if out and ctx.state:take_chunk_fault("link", st, i) then
+      out.next_chunk_index = i
+      out.next_chunk_internal_link = internal_link(st, i)
+    end
+    return out
+  end
   local link, err = external_link(ctx, st, i)
   if not link then return nil, err end
   return { external_links = json.array({ link }) }

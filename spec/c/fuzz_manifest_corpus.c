@@ -1,0 +1,7 @@
+/* fuzz_manifest_corpus.c — replays the inputs of fuzz/fuzz_manifest.c
+ * through the driver's checks without libFuzzer, so the normal build and
+ * `make test` run them (spec/fuzz_corpus_spec.lua calls it with
+ * fuzz/corpus/manifest).
+ *   build/tests/fuzz_manifest_corpus FILE_OR_DIR...   -> "N inputs ok", exit 0 */
+#include "../../fuzz/fuzz_manifest.c"
+#include "../../fuzz/replay.h"
