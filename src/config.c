@@ -161,6 +161,10 @@ static int check_credentials(const dbx_config_input *in, dbx_auth_type t, dbx_er
                                "auth_type %s does not take %s (it belongs to %s): one connection "
                                "uses one auth type, so remove %s",
                                dbx_auth_type_name(t), k->name, dbx_auth_type_name(k->owner), k->name);
+        /* An empty value given for a key that has a default (client_id of
+         * the sign-in) is a mistake, not a request for the default. */
+        if (v && !*v && !(k->required & BIT(t)))
+            return dbx_err_set(err, DBX_ECONFIG, "%s is empty: give a value or leave it out", k->name);
         /* The rotator's stored tokens stand in for a handed-in token. */
         if ((k->required & BIT(t)) && (!v || !*v) && !(t == DBX_AUTH_TOKEN && in->token_store)) {
             size_t len = strlen(missing);

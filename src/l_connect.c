@@ -23,8 +23,9 @@ typedef struct browser_ud {
     int fn; /* stack index of open_browser, 0 for the default */
 } browser_ud;
 
-/* Default: print the URL (headless machines) and try the desktop opener. */
-static int default_open_browser(const char *url, dbx_err *err)
+/* Asks the desktop to open url (xdg-open, or open on macOS), best effort:
+ * a machine without one is not an error, the URL is printed anyway. */
+static void run_opener(const char *url)
 {
 #if defined(__APPLE__)
     const char *argv[] = {"open", url, NULL};
@@ -33,11 +34,28 @@ static int default_open_browser(const char *url, dbx_err *err)
 #endif
     int status, not_found;
     dbx_err ignored;
+    dbx_err_clear(&ignored);
+    dbx_proc_run(argv, 5, NULL, NULL, &status, &not_found, &ignored);
+}
+
+/* Default: print the URL (headless machines) and try the desktop opener. */
+static int default_open_browser(const char *url, dbx_err *err)
+{
     (void)err;
     fprintf(stderr, "To sign in to Databricks, open this URL in a browser on this machine:\n\n  %s\n\n", url);
     fflush(stderr);
-    dbx_err_clear(&ignored);
-    dbx_proc_run(argv, 5, NULL, NULL, &status, &not_found, &ignored);
+    run_opener(url);
+    return 0;
+}
+
+/* core.open_url(url): the default opener alone, for programs that print
+ * their own instructions (databricks-oauth-login). */
+static int l_open_url(lua_State *L)
+{
+    const char *url = luaL_checkstring(L, 1);
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+        return luaL_argerror(L, 1, "an http(s) URL");
+    run_opener(url);
     return 0;
 }
 
@@ -172,4 +190,6 @@ void dbx_l_open_connect(lua_State *L)
 {
     lua_pushcfunction(L, l_connect);
     lua_setfield(L, -2, "connect");
+    lua_pushcfunction(L, l_open_url);
+    lua_setfield(L, -2, "open_url");
 }

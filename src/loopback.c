@@ -209,7 +209,7 @@ int dbx_loopback_page(int status, int error, char *out, size_t cap)
     int blen, n;
     switch (status) {
     case 200:
-        reason = "OK", title = "Signed in", text = "You can close this window and return to your terminal.";
+        reason = "OK", title = "Signed in", text = "You can close this tab and return to your terminal.";
         break;
     case 400:
         reason = "Bad Request";

@@ -85,6 +85,9 @@ end
 -- busy), `scopes` (`offline_access` is always added), `open_browser`
 -- (function(url); default prints the URL and runs xdg-open/open), `timeout`
 -- (seconds, default 300), `ca_bundle`, `account_id` (sign in at the account).
+-- Someone is waiting: its network calls (discovery before the browser opens,
+-- the code exchange after) retry transient failures for at most 30 s.
+local LOGIN_RETRY_BUDGET = 30
 function M.login(opts)
   if type(opts) ~= "table" then error("databricks.login expects an options table", 2) end
   local tokens
@@ -93,7 +96,7 @@ function M.login(opts)
     client_id = opts.client_id, client_secret = opts.client_secret,
     redirect_uri = opts.redirect_uri, scopes = opts.scopes,
     open_browser = opts.open_browser, login_timeout = opts.timeout,
-    ca_bundle = opts.ca_bundle, account_id = opts.account_id,
+    ca_bundle = opts.ca_bundle, account_id = opts.account_id, retry_timeout = LOGIN_RETRY_BUDGET,
     on_tokens = function(t) tokens = t end,
   }
   for k in pairs(opts) do

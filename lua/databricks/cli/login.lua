@@ -12,6 +12,7 @@ local paths = require "databricks.paths"
 local M = {}
 
 local PROGRAM = "databricks-oauth-login"
+local DEFAULT_TIMEOUT = 300 -- the library's login_timeout default
 
 M.HELP = [[
 Usage: databricks-oauth-login --workspace-url URL [options]
@@ -72,11 +73,17 @@ function M.main(argv, getenv)
       "other users; use --client-secret-file instead\n")
   end
   local store = opts["token-store"] or paths.token_store(normalized)
-  local open_browser
-  if opts["no-browser"] then
-    open_browser = function(url)
+  -- What the sign-in waits for and for how long, once the URL is out.
+  local function open_browser(url)
+    if opts["no-browser"] then
       io.stderr:write("Open this URL in a browser on this machine to sign in:\n\n  ", url, "\n\n")
+    else
+      io.stderr:write("Opening the sign-in page in your browser. If none opens, open this URL in a browser on ",
+        "this machine:\n\n  ", url, "\n\n")
+      core.open_url(url)
     end
+    io.stderr:write(string.format("Waiting up to %g s for the sign-in to finish in the browser (Ctrl-C to stop; "
+      .. "--timeout SEC to wait longer)...\n", opts.timeout or DEFAULT_TIMEOUT))
   end
   local tokens, lerr = databricks.login{
     host = normalized, client_id = opts["client-id"], client_secret = secret,
