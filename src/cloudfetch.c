@@ -38,10 +38,10 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <openssl/rand.h>
 
 #include "buf.h"
 #include "http.h"
+#include "random.h"
 #include "redact.h"
 #include "sys.h"
 #include "timeutil.h"
@@ -395,14 +395,6 @@ static void end_transfer(dbx_cf *cf, job *j)
     cf->in_flight--;
 }
 
-static double next_jitter(dbx_cf *cf)
-{
-    cf->rng ^= cf->rng >> 12;
-    cf->rng ^= cf->rng << 25;
-    cf->rng ^= cf->rng >> 27;
-    return (double)((cf->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
-
 /* Storage's error Code (an S3/GCS/ADLS XML or JSON body is never kept, but
  * the status is): a word that helps, nothing that could be a signature. */
 static const char *status_hint(long status)
@@ -467,18 +459,6 @@ static outcome judge(dbx_cf *cf, job *j, CURLcode rc)
         dbx_err_set(&j->err, DBX_ETIMEOUT, "chunk %lld: the download from cloud storage stalled (%s)", j->index,
                     curl_easy_strerror(rc));
         return OUTCOME_RETRY;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_WEIRD_SERVER_REPLY:
-        dbx_err_set(&j->err, DBX_ENETWORK, "chunk %lld: download from cloud storage failed (%s)", j->index,
-                    curl_easy_strerror(rc));
-        return OUTCOME_RETRY;
     case CURLE_PEER_FAILED_VERIFICATION:
         dbx_err_set(&j->err, DBX_ENETWORK,
                     "chunk %lld: the TLS certificate of cloud storage failed verification; behind a "
@@ -491,7 +471,7 @@ static outcome judge(dbx_cf *cf, job *j, CURLcode rc)
     default:
         dbx_err_set(&j->err, DBX_ENETWORK, "chunk %lld: download from cloud storage failed (%s)", j->index,
                     curl_easy_strerror(rc));
-        return OUTCOME_FAIL;
+        return dbx_http_transport_retryable(rc) ? OUTCOME_RETRY : OUTCOME_FAIL;
     }
 }
 
@@ -515,8 +495,8 @@ static int finish(dbx_cf *cf, job *j, CURLcode rc, double *next_at)
     default:
         break;
     }
-    wait = dbx_http_backoff(cf->cfg.backoff_initial, cf->cfg.backoff_max, j->attempts, next_jitter(cf),
-                            j->retry_after);
+    wait = dbx_http_backoff(cf->cfg.backoff_initial, cf->cfg.backoff_max, j->attempts,
+                            dbx_jitter_next(&cf->rng), j->retry_after);
     if (now + wait - j->first_at > cf->cfg.retry_budget || dbx_stop_requested()) {
         dbx_err_append(&j->err, "gave up after %d attempt%s in %.1f s", j->attempts, j->attempts == 1 ? "" : "s",
                        now - j->first_at);
@@ -694,8 +674,7 @@ dbx_cf *dbx_cf_new(const dbx_cf_config *cfg, dbx_err *err)
         return NULL;
     }
     cf->cfg.ca_file = cf->ca_file;
-    if (RAND_bytes((unsigned char *)&cf->rng, sizeof cf->rng) != 1 || cf->rng == 0)
-        cf->rng = (uint64_t)(dbx_monotonic() * 1e9) | 1;
+    cf->rng = dbx_jitter_seed();
     if (!(cf->multi = curl_multi_init()) || pthread_mutex_init(&cf->mu, NULL) != 0) {
         if (cf->multi)
             curl_multi_cleanup(cf->multi);

@@ -18,8 +18,8 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <openssl/rand.h>
 
+#include "random.h"
 #include "redact.h"
 #include "sys.h"
 #include "timeutil.h"
@@ -135,8 +135,7 @@ dbx_http *dbx_http_new(const dbx_http_config *cfg, dbx_err *err)
         dbx_err_set(err, DBX_EIO, "cannot initialise libcurl");
         return NULL;
     }
-    if (RAND_bytes((unsigned char *)&h->rng, sizeof h->rng) != 1 || h->rng == 0)
-        h->rng = (uint64_t)(dbx_monotonic() * 1e9) | 1;
+    h->rng = dbx_jitter_seed();
     configure(h);
     return h;
 }
@@ -187,6 +186,24 @@ int dbx_http_status_retryable(long status)
     return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
+int dbx_http_transport_retryable(int curl_code)
+{
+    switch ((CURLcode)curl_code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 double dbx_http_backoff(double initial, double max, int attempt, double jitter, double retry_after)
 {
     double base = initial * pow(2, attempt > 1 ? attempt - 1 : 0);
@@ -195,15 +212,6 @@ double dbx_http_backoff(double initial, double max, int attempt, double jitter, 
         base = max;
     d = base * (0.5 + 0.5 * jitter);
     return retry_after > d ? retry_after : d;
-}
-
-static double next_jitter(dbx_http *h)
-{
-    /* xorshift64*: plenty for spreading retries, seeded from OpenSSL. */
-    h->rng ^= h->rng >> 12;
-    h->rng ^= h->rng << 25;
-    h->rng ^= h->rng >> 27;
-    return (double)((h->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -561,18 +569,6 @@ static attempt_result attempt(dbx_http *h, const dbx_http_request *req, dbx_http
             dbx_err_set(err, DBX_ETIMEOUT, "%s %s: no complete answer within %.0f s (%s)", req->method,
                         where, timeout, h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
         return ATTEMPT_RETRY;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_WEIRD_SERVER_REPLY:
-        dbx_err_set(err, DBX_ENETWORK, "%s %s: %s", req->method, where,
-                    h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
-        return ATTEMPT_RETRY;
     case CURLE_PEER_FAILED_VERIFICATION:
         dbx_err_set(err, DBX_ENETWORK,
                     "%s %s: TLS certificate verification failed (%s); if the workspace is behind a "
@@ -594,7 +590,7 @@ static attempt_result attempt(dbx_http *h, const dbx_http_request *req, dbx_http
     }
     dbx_err_set(err, DBX_ENETWORK, "%s %s: %s", req->method, where,
                 h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
-    return ATTEMPT_FAIL;
+    return dbx_http_transport_retryable(rc) ? ATTEMPT_RETRY : ATTEMPT_FAIL;
 }
 
 int dbx_http_send(dbx_http *h, const dbx_http_request *req, dbx_http_response *resp, dbx_err *err)
@@ -611,7 +607,7 @@ int dbx_http_send(dbx_http *h, const dbx_http_request *req, dbx_http_response *r
             return -1;
         now = dbx_monotonic();
         left = deadline - now;
-        wait = dbx_http_backoff(h->cfg.backoff_initial, h->cfg.backoff_max, n, next_jitter(h),
+        wait = dbx_http_backoff(h->cfg.backoff_initial, h->cfg.backoff_max, n, dbx_jitter_next(&h->rng),
                                 resp->status ? resp->retry_after : -1);
         if (wait >= left || dbx_stop_requested()) {
             /* Out of budget: hand back the last answer (an error status the

@@ -103,6 +103,11 @@ int dbx_http_send(dbx_http *h, const dbx_http_request *req, dbx_http_response *r
 /* Is this status retried by dbx_http_send? */
 int dbx_http_status_retryable(long status);
 
+/* Is this libcurl result (a CURLcode) a transient transport failure that
+ * dbx_http_send retries: refused or reset connections, a cut TLS handshake,
+ * an incomplete answer? Cloud-fetch downloads follow the same rule. */
+int dbx_http_transport_retryable(int curl_code);
+
 /* The back-off before retry number `attempt` (1-based) given a jitter
  * fraction in [0,1): min(initial*2^(attempt-1), max) scaled into
  * [1/2, 1] of itself, never below retry_after. Pure, for tests. */

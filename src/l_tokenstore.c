@@ -1,6 +1,6 @@
 /* l_tokenstore.c — Lua binding of the stored U2M tokens (tokenstore.h):
- * where they live and saving them after a browser sign-in. (Spending the
- * stored refresh token is the rotation step's job, in C.) */
+ * saving them after a browser sign-in (databricks.paths says where).
+ * (Spending the stored refresh token is the rotation step's job, in C.) */
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -8,22 +8,6 @@
 #include "hostname.h"
 #include "l_util.h"
 #include "tokenstore.h"
-
-static int l_store_default_path(lua_State *L)
-{
-    char host[300];
-    dbx_buf b = {0};
-    dbx_err err;
-    dbx_err_clear(&err);
-    if (dbx_normalize_host(luaL_checkstring(L, 1), host, sizeof host, &err) != 0 ||
-        dbx_store_default_path(host, &b, &err) != 0) {
-        dbx_buf_free(&b);
-        return dbx_l_fail(L, &err);
-    }
-    lua_pushlstring(L, b.data, b.len);
-    dbx_buf_free(&b);
-    return 1;
-}
 
 /* core.store_save(path, {host=, client_id=, client_secret=, scopes=},
  *                 {access_token=, refresh_token=, expires_at=}) */
@@ -60,7 +44,6 @@ static int l_store_save(lua_State *L)
 void dbx_l_open_tokenstore(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        {"store_default_path", l_store_default_path},
         {"store_save", l_store_save},
         {NULL, NULL},
     };

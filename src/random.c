@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "base64url.h"
+#include "timeutil.h"
 
 int dbx_random_b64url(dbx_buf *out, size_t nbytes, dbx_err *err)
 {
@@ -30,4 +31,20 @@ int dbx_uuid4(char out[37], dbx_err *err)
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
              b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
     return 0;
+}
+
+uint64_t dbx_jitter_seed(void)
+{
+    uint64_t s = 0;
+    if (RAND_bytes((unsigned char *)&s, sizeof s) != 1 || s == 0)
+        s = (uint64_t)(dbx_monotonic() * 1e9) | 1;
+    return s;
+}
+
+double dbx_jitter_next(uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return (double)((*state * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }

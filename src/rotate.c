@@ -31,9 +31,12 @@ int dbx_rotator_config(const dbx_rotator_source *s, dbx_config *out, char source
         return dbx_err_set(err, DBX_ECONFIG, "the workspace URL is required");
     if (dbx_normalize_host(s->workspace_url, host, sizeof host, err) != 0)
         return -1;
-    if (s->token_store ? dbx_buf_puts(&store, s->token_store) != 0 : dbx_store_default_path(host, &store, err) != 0) {
+    /* The default location is databricks.paths' to decide (Lua fills it in). */
+    if (!s->token_store || !*s->token_store)
+        return dbx_err_set(err, DBX_ECONFIG, "the token store path is required");
+    if (dbx_buf_puts(&store, s->token_store) != 0) {
         dbx_buf_free(&store);
-        return err->kind ? -1 : dbx_err_set(err, DBX_EIO, "out of memory");
+        return dbx_err_set(err, DBX_EIO, "out of memory");
     }
     if (!src)
         src = s->client_id && s->client_secret             ? "m2m"

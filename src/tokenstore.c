@@ -3,7 +3,6 @@
  * is what the callback writes. */
 #include "tokenstore.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,34 +10,6 @@
 
 #include "atomicfile.h"
 #include "timeutil.h"
-
-int dbx_store_default_path(const char *host, dbx_buf *out, dbx_err *err)
-{
-    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-    const char *name = strstr(host, "://");
-    name = name ? name + 3 : host;
-    if (xdg && *xdg == '/') {
-        if (dbx_buf_puts(out, xdg))
-            goto oom;
-    } else if (home && *home) {
-        if (dbx_buf_puts(out, home) || dbx_buf_puts(out, "/.config"))
-            goto oom;
-    } else {
-        return dbx_err_set(err, DBX_ECONFIG, "neither XDG_CONFIG_HOME nor HOME is set: cannot locate stored OAuth tokens");
-    }
-    if (dbx_buf_puts(out, "/lua-databricks/oauth/"))
-        goto oom;
-    for (const char *p = name; *p; p++) {
-        char c = isalnum((unsigned char)*p) || *p == '.' || *p == '-' ? *p : '_';
-        if (dbx_buf_append(out, &c, 1))
-            goto oom;
-    }
-    if (dbx_buf_puts(out, ".json"))
-        goto oom;
-    return 0;
-oom:
-    return dbx_err_set(err, DBX_EIO, "out of memory");
-}
 
 int dbx_store_exists(const char *path)
 {

@@ -1,7 +1,7 @@
 /* tokenstore.h — the OAuth U2M tokens that `databricks-oauth-login` stores
  * for the rotator's `--auth u2m`: one flat JSON file per workspace host,
- * mode 0600 in a 0700 folder (default
- * ${XDG_CONFIG_HOME:-~/.config}/lua-databricks/oauth/<host>.json).
+ * mode 0600 in a 0700 folder (where: databricks.paths.token_store, the one
+ * home of the XDG rules; C is always given the path).
  *
  * Refresh tokens may be single-use. dbx_store_refresh therefore holds the
  * file's lock across "read the refresh token, spend it, write the new one",
@@ -17,9 +17,6 @@
 #include "json.h"
 #include "oauth.h"
 #include "token.h"
-
-/* The default store file of a normalised host. */
-int dbx_store_default_path(const char *host, dbx_buf *out, dbx_err *err);
 
 typedef struct dbx_store_entry {
     const char *host;          /* normalised */
