@@ -778,8 +778,10 @@ local function main()
   local srv = nginx.start{ dir = TMP, certs = certs.make(certdir) }
   local ok, err = xpcall(function()
     local ua = first_line(env_prefix() .. " lua5.4 -e 'io.write(require(\"databricks\").user_agent())'")
-    -- BENCH_ONLY=data runs the data-at-scale rows alone (a development aid).
-    if os.getenv("BENCH_ONLY") ~= "data" then
+    -- BENCH_ONLY=data runs the data-at-scale rows alone, BENCH_ONLY=core
+    -- every other row (development aids).
+    local only = os.getenv("BENCH_ONLY")
+    if only ~= "data" then
       bench_rotation(srv)
       bench_daemon(srv)
       bench_agent(srv)
@@ -788,7 +790,7 @@ local function main()
       bench_instructions(srv, ua)
       bench_pgpass()
     end
-    bench_data()
+    if only ~= "core" then bench_data() end
   end, function(e)
     if type(e) == "table" then return e end
     return debug.traceback(tostring(e), 2)

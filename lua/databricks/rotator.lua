@@ -39,6 +39,7 @@ end
 
 local TARGET_SCOPES = { target = true, api = true }
 local TOP_SCOPES = { target = true, daemon = true, api = true }
+local MAX_WORKERS = 64 -- the most rotations the daemon runs at once by default
 
 -- The settings of one target: the top-level target options, then the
 -- target's own. Returns the checked table, or nil and a message.
@@ -117,7 +118,7 @@ function Rotator.new(opts)
   self.random = checked.random or math.random
   self.clients = {}
   self.secrets = {}
-  self.workers = checked.workers or 4
+  self.workers = checked.workers -- nil: one per target (see run_daemon)
   self.vocabulary = checked.vocabulary or "api"
   -- Kept for the 0.1 shape of `r.opts` / `r.interval` (one target).
   self.opts = targets[1].o
@@ -610,8 +611,8 @@ end
 
 --- Runs until SIGTERM/SIGINT or stop(); SIGHUP calls `reload()` (when
 -- given) for new options and reconfigures. Each attempt runs in a worker
--- process (`workers` at once, default 4), so a slow or failing target
--- never delays another. Returns the exit code: 0 when stopped, 2 when the
+-- process (`workers` at once, default one per target up to 64), so a slow
+-- or failing target never delays another. Returns the exit code: 0 when stopped, 2 when the
 -- very first attempt of every target failed on configuration.
 function Rotator:run_daemon(reload)
   local ok, err = core.install_signals()
@@ -622,7 +623,6 @@ function Rotator:run_daemon(reload)
   local wd = core.watchdog_usec()
   local slice = self.max_slice
   if wd > 0 then slice = math.min(slice, wd / 2e6) end
-  local max_workers = self.workers
   self.log:info("daemon started (lua-databricks %s): %d target%s, status %s", core.VERSION, #self.targets,
     #self.targets == 1 and "" or "s", self.status_file)
   local running = {}
@@ -661,6 +661,9 @@ function Rotator:run_daemon(reload)
         self.log:info("SIGHUP: nothing to reload (no --config)")
       end
     end
+    -- One worker per target unless told otherwise (at most 64), so targets
+    -- stuck on a slow or failing instance cannot hold every slot.
+    local max_workers = self.workers or math.min(#self.targets, MAX_WORKERS)
     local now = self.clock()
     -- Start what is due: by the wall clock (which keeps counting while the
     -- machine sleeps) or by the monotonic clock (immune to the wall clock

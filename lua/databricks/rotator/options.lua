@@ -167,7 +167,7 @@ M.ROWS = {
     help = "refuse a password that expires sooner (seconds, default 120)" },
   { key = "workers", type = "integer", min = 0, max = 64, scope = "api",
     help = "rotations the daemon runs at once, each in a child process so a slow target never delays "
-      .. "another (default 4; 0: one at a time in this process)" },
+      .. "another (default one per target, at most 64; 0: one at a time in this process)" },
   { key = "hook_timeout", type = "number", scope = "target", config = false, check = positive_seconds(3600),
     help = "seconds an --on-rotate command may run before it is killed (API only; default 60)" },
   { key = "vocabulary", type = "string", choices = { "api", "cli" }, scope = "api",
