@@ -733,14 +733,16 @@ static long long opt_integer(lua_State *L, int opts, const char *key)
     return (long long)v;
 }
 
-/* Reads opts.parameters (a list of {name=, value=, type=}, as the Lua side
- * normalised it) into an array anchored on the stack. */
-static dbx_stmt_param *read_params(lua_State *L, int opts, size_t *n)
+/* Reads opts[field] (a list of {<key>=, value=, type=}, as the Lua side
+ * normalised it; `what` names an element in errors) into an array anchored
+ * on the stack with the list, which keeps its strings alive. */
+static dbx_stmt_pair *read_pairs(lua_State *L, int opts, const char *field, const char *key, const char *what,
+                                 size_t *n)
 {
-    dbx_stmt_param *p;
+    dbx_stmt_pair *p;
     int list;
     *n = 0;
-    if (lua_getfield(L, opts, "parameters") != LUA_TTABLE) {
+    if (lua_getfield(L, opts, field) != LUA_TTABLE) {
         lua_pop(L, 1);
         return NULL;
     }
@@ -750,38 +752,14 @@ static dbx_stmt_param *read_params(lua_State *L, int opts, size_t *n)
     for (size_t i = 0; i < *n; i++) {
         lua_rawgeti(L, list, (lua_Integer)i + 1);
         luaL_checktype(L, -1, LUA_TTABLE);
-        p[i].name = dbx_l_optstring(L, -1, "name", NULL);
+        p[i].name = dbx_l_optstring(L, -1, key, NULL);
         p[i].value = dbx_l_optstring(L, -1, "value", NULL);
         p[i].type = dbx_l_optstring(L, -1, "type", NULL);
         if (!p[i].name)
-            luaL_error(L, "execute: parameter %d has no name", (int)i + 1);
-        lua_pop(L, 1); /* the strings stay anchored by the list */
-    }
-    return p; /* the list and the array stay on the stack */
-}
-
-static dbx_stmt_tag *read_tags(lua_State *L, int opts, size_t *n)
-{
-    dbx_stmt_tag *t;
-    int list;
-    *n = 0;
-    if (lua_getfield(L, opts, "query_tags") != LUA_TTABLE) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    list = lua_gettop(L);
-    *n = (size_t)lua_rawlen(L, list);
-    t = lua_newuserdatauv(L, (*n ? *n : 1) * sizeof *t, 0);
-    for (size_t i = 0; i < *n; i++) {
-        lua_rawgeti(L, list, (lua_Integer)i + 1);
-        luaL_checktype(L, -1, LUA_TTABLE);
-        t[i].key = dbx_l_optstring(L, -1, "key", NULL);
-        t[i].value = dbx_l_optstring(L, -1, "value", NULL);
-        if (!t[i].key)
-            luaL_error(L, "execute: query tag %d has no key", (int)i + 1);
+            luaL_error(L, "execute: %s %d has no %s", what, (int)i + 1, key);
         lua_pop(L, 1);
     }
-    return t;
+    return p;
 }
 
 /* client:_execute(statement, opts): the work of client:execute, whose Lua
@@ -829,8 +807,8 @@ static int l_execute(lua_State *L)
     rq.byte_limit = opt_integer(L, 3, "byte_limit");
     rq.catalog = opt_string(L, 3, "catalog");
     rq.schema = opt_string(L, 3, "schema");
-    rq.params = read_params(L, 3, &rq.nparams);
-    rq.tags = read_tags(L, 3, &rq.ntags);
+    rq.params = read_pairs(L, 3, "parameters", "name", "parameter", &rq.nparams);
+    rq.tags = read_pairs(L, 3, "query_tags", "key", "query tag", &rq.ntags);
     if (!rq.warehouse_id)
         return luaL_error(L, "execute: opts.warehouse_id is required");
     s->typed = dbx_l_optboolean(L, 3, "typed", 1);

@@ -20,33 +20,19 @@ static int put_opt_string(dbx_buf *b, const char *key, const char *v)
     return dbx_buf_printf(b, ",\"%s\":", key) || dbx_buf_json_string(b, v);
 }
 
-static int put_params(dbx_buf *b, const dbx_stmt_request *rq)
+/* ,"field":[{"<key>":..,"value":..,"type":..},...] — value and type only
+ * when set; nothing at all for an empty list. */
+static int put_pairs(dbx_buf *b, const char *field, const char *key, const dbx_stmt_pair *pairs, size_t n)
 {
-    if (!rq->nparams)
+    if (!n)
         return 0;
-    if (dbx_buf_puts(b, ",\"parameters\":["))
+    if (dbx_buf_printf(b, ",\"%s\":[", field))
         return -1;
-    for (size_t i = 0; i < rq->nparams; i++) {
-        const dbx_stmt_param *p = &rq->params[i];
-        if (dbx_buf_puts(b, i ? ",{\"name\":" : "{\"name\":") || dbx_buf_json_string(b, p->name) ||
+    for (size_t i = 0; i < n; i++) {
+        const dbx_stmt_pair *p = &pairs[i];
+        if (dbx_buf_printf(b, "%s{\"%s\":", i ? "," : "", key) || dbx_buf_json_string(b, p->name) ||
             (p->value && (dbx_buf_puts(b, ",\"value\":") || dbx_buf_json_string(b, p->value))) ||
             (p->type && (dbx_buf_puts(b, ",\"type\":") || dbx_buf_json_string(b, p->type))) || dbx_buf_puts(b, "}"))
-            return -1;
-    }
-    return dbx_buf_puts(b, "]");
-}
-
-static int put_tags(dbx_buf *b, const dbx_stmt_request *rq)
-{
-    if (!rq->ntags)
-        return 0;
-    if (dbx_buf_puts(b, ",\"query_tags\":["))
-        return -1;
-    for (size_t i = 0; i < rq->ntags; i++) {
-        const dbx_stmt_tag *t = &rq->tags[i];
-        if (dbx_buf_puts(b, i ? ",{\"key\":" : "{\"key\":") || dbx_buf_json_string(b, t->key) ||
-            (t->value && (dbx_buf_puts(b, ",\"value\":") || dbx_buf_json_string(b, t->value))) ||
-            dbx_buf_puts(b, "}"))
             return -1;
     }
     return dbx_buf_puts(b, "]");
@@ -66,7 +52,8 @@ dbx_json *dbx_stmt_submit(dbx_client *c, dbx_ctx *ctx, const dbx_stmt_request *r
         (rq->row_limit > 0 && dbx_buf_printf(&body, ",\"row_limit\":%lld", rq->row_limit)) ||
         (rq->byte_limit > 0 && dbx_buf_printf(&body, ",\"byte_limit\":%lld", rq->byte_limit)) ||
         put_opt_string(&body, "catalog", rq->catalog) || put_opt_string(&body, "schema", rq->schema) ||
-        put_params(&body, rq) || put_tags(&body, rq) || dbx_buf_puts(&body, "}")) {
+        put_pairs(&body, "parameters", "name", rq->params, rq->nparams) ||
+        put_pairs(&body, "query_tags", "key", rq->tags, rq->ntags) || dbx_buf_puts(&body, "}")) {
         dbx_buf_free(&body);
         dbx_err_set(err, DBX_EIO, "out of memory");
         return NULL;

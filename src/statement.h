@@ -22,16 +22,13 @@
 #include "client.h"
 #include "rows.h"
 
-typedef struct dbx_stmt_param {
-    const char *name;
-    const char *value; /* NULL: SQL NULL */
-    const char *type;  /* NULL: STRING */
-} dbx_stmt_param;
-
-typedef struct dbx_stmt_tag {
-    const char *key;
-    const char *value; /* NULL: a tag without a value */
-} dbx_stmt_tag;
+/* One element of a named list in the request: a parameter {name, value,
+ * type} or a query tag {key, value} (its type NULL). */
+typedef struct dbx_stmt_pair {
+    const char *name;  /* the parameter's name or the tag's key */
+    const char *value; /* NULL: SQL NULL, or a tag without a value */
+    const char *type;  /* NULL: STRING (always NULL for tags) */
+} dbx_stmt_pair;
 
 typedef struct dbx_stmt_request {
     const char *statement;
@@ -42,9 +39,9 @@ typedef struct dbx_stmt_request {
     long long row_limit;         /* 0: none */
     long long byte_limit;        /* 0: none */
     const char *catalog, *schema; /* NULL: none */
-    const dbx_stmt_param *params;
+    const dbx_stmt_pair *params; /* "parameters": {name, value, type} */
     size_t nparams;
-    const dbx_stmt_tag *tags;
+    const dbx_stmt_pair *tags; /* "query_tags": {key, value} */
     size_t ntags;
 } dbx_stmt_request;
 
