@@ -413,6 +413,17 @@ printf '{"access_token":"%s","token_type":"Bearer","expiry":"2099-01-01T00:00:00
       assert.matches("UNHEALTHY", r.stdout)
     end)
 
+    it("databricks-oauth-status --status-file calls a finished --once run healthy, a stopped daemon not", function()
+      local r = run({ "--once", "--instance-name", sim.instance, "--pg-username", "app",
+                      "--pgpass-file", dir .. "/pgpass" })
+      assert.are.equal(0, r.code, r.stderr)
+      local status = h.root .. "/bin/databricks-oauth-status"
+      r = h.run({ status, "--platform", "systemd", "--status-file", dir .. "/status.json" }, { home = dir })
+      assert.are.equal(0, r.code, r.stdout .. r.stderr)
+      assert.matches("healthy", r.stdout)
+      assert.matches("finished %(a %-%-once run%)", r.stdout)
+    end)
+
     it("never lets a slow target delay another", function()
       -- The endpoint's credential call hangs for 8 s; the instance's answers at once.
       sim:fault{ path = "^/api/2%.0/postgres/credentials$", delay = 8 }

@@ -92,6 +92,11 @@ describe("first hour", function()
       assert.matches("Waiting up to 1 s for the sign%-in to finish in the browser %(Ctrl%-C to stop; "
                      .. "%-%-timeout SEC to wait longer%)", r.stderr)
       assert.matches("timeout error", r.stderr)
+      -- (The authorize URL above carries client_id= and redirect_uri=: the
+      -- OAuth protocol's words, not ours.)
+      local failed = r.stderr:match("databricks%-oauth%-login: sign%-in failed: [^\n]*")
+      assert.matches("raise %-%-timeout", failed)
+      no_library_key(failed)
     end)
   end)
 

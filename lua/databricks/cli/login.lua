@@ -92,7 +92,7 @@ function M.main(argv, getenv)
   }
   if not tokens then
     if lerr.kind == "config" then return common.usage(PROGRAM .. ": " .. options.reword(lerr.message, FLAG_OF)) end
-    io.stderr:write(PROGRAM, ": sign-in failed: ", tostring(lerr), "\n")
+    io.stderr:write(PROGRAM, ": sign-in failed: ", options.reword(tostring(lerr), FLAG_OF), "\n")
     return 1
   end
   local ok, werr = core.store_save(store, {

@@ -63,8 +63,17 @@ function M.collect(platform, sys, opts, now)
     r.by_hand, r.status_file = true, opts["status-file"]
     r.status = Status.read(r.status_file)
     local pid = r.status and math.tointeger(r.status.pid)
-    r.manager = { platform = "none", active = pid ~= nil and core.alive(pid),
-                  state = pid and (core.alive(pid) and "running" or "not running") or "unknown", pid = pid }
+    local alive = pid ~= nil and core.alive(pid)
+    -- A daemon schedules a next rotation for every target; a --once run
+    -- schedules none, and having ended is what it should have done.
+    local scheduled = r.status and r.status.next_rotation_at ~= nil
+    for _, t in pairs(r.status and type(r.status.targets) == "table" and r.status.targets or {}) do
+      if type(t) == "table" and t.next_rotation_at ~= nil then scheduled = true end
+    end
+    local once = r.status ~= nil and not alive and not scheduled
+    r.manager = { platform = "none", active = alive or once, pid = pid,
+                  state = once and "finished (a --once run)" or pid and (alive and "running" or "not running")
+                    or "unknown" }
     if r.status and type(r.status.expires_at) == "number" then
       r.minutes_left = math.floor((r.status.expires_at - now) / 60)
     end
