@@ -13,57 +13,27 @@
 #include "redact.h"
 #include "timeutil.h"
 
-/* Exactly `count` digits. */
-static int digits(const char **p, const char *end, int count, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < count; i++, (*p)++) {
-        if (*p >= end || !isdigit((unsigned char)**p))
-            return -1;
-        v = v * 10 + (**p - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 /* "YYYY-MM-DD[ T]HH:MM:SS[.fraction]" and nothing after it: local time. */
 static int parse_local(const char *s, size_t n, double *out)
 {
-    const char *p = s, *end = s + n;
-    int y, mo, d, h, mi, sec;
-    double frac = 0, scale = 0.1;
+    dbx_civil c;
+    size_t used;
     struct tm tm;
     time_t t;
-    if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) || p >= end ||
-        *p++ != '-' || digits(&p, end, 2, &d) || p >= end || (*p != ' ' && *p != 'T' && *p != 't'))
-        return -1;
-    p++;
-    if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' || digits(&p, end, 2, &mi) || p >= end ||
-        *p++ != ':' || digits(&p, end, 2, &sec))
-        return -1;
-    if (p < end && *p == '.') {
-        p++;
-        if (p >= end || !isdigit((unsigned char)*p))
-            return -1;
-        while (p < end && isdigit((unsigned char)*p)) {
-            frac += (*p++ - '0') * scale;
-            scale /= 10;
-        }
-    }
-    if (p != end || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    if (dbx_parse_civil(s, n, &c, &used) != 0 || used != n || c.y < 1970)
         return -1;
     memset(&tm, 0, sizeof tm);
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
+    tm.tm_year = c.y - 1900;
+    tm.tm_mon = c.mo - 1;
+    tm.tm_mday = c.d;
+    tm.tm_hour = c.h;
+    tm.tm_min = c.mi;
+    tm.tm_sec = c.s;
     tm.tm_isdst = -1; /* whatever daylight saving time says on that date */
     t = mktime(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != d)
-        return -1; /* not a date (Feb 30), or not representable */
-    *out = (double)t + frac;
+    if (t == (time_t)-1 || tm.tm_mday != c.d)
+        return -1; /* not representable */
+    *out = (double)t + c.frac;
     return 0;
 }
 

@@ -66,30 +66,44 @@ static double to_epoch(int y, int mo, int d, int h, int mi, int s)
     return (double)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400LL + h * 3600 + mi * 60 + s);
 }
 
-int dbx_parse_rfc3339(const char *s, size_t n, double *out)
+int dbx_parse_civil(const char *s, size_t n, dbx_civil *out, size_t *used)
 {
     const char *p = s, *end = s + n;
-    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-    double frac = 0, scale = 0.1;
-    if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) ||
-        p >= end || *p++ != '-' || digits(&p, end, 2, &d) || p >= end ||
+    double scale = 0.1;
+    dbx_civil c = {0};
+    if (digits(&p, end, 4, &c.y) || p >= end || *p++ != '-' || digits(&p, end, 2, &c.mo) ||
+        p >= end || *p++ != '-' || digits(&p, end, 2, &c.d) || p >= end ||
         (*p != 'T' && *p != 't' && *p != ' '))
         return -1;
     p++;
-    if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' || digits(&p, end, 2, &mi) ||
-        p >= end || *p++ != ':' || digits(&p, end, 2, &sec))
+    if (digits(&p, end, 2, &c.h) || p >= end || *p++ != ':' || digits(&p, end, 2, &c.mi) ||
+        p >= end || *p++ != ':' || digits(&p, end, 2, &c.s))
         return -1;
     if (p < end && *p == '.') {
         p++;
         if (p >= end || !isdigit((unsigned char)*p))
             return -1;
         while (p < end && isdigit((unsigned char)*p)) {
-            frac += (*p++ - '0') * scale;
+            c.frac += (*p++ - '0') * scale;
             scale /= 10;
         }
     }
-    if (p >= end)
+    if (!civil_ok(c.y, c.mo, c.d, c.h, c.mi, c.s))
         return -1;
+    *out = c;
+    *used = (size_t)(p - s);
+    return 0;
+}
+
+int dbx_parse_rfc3339(const char *s, size_t n, double *out)
+{
+    const char *p, *end = s + n;
+    int oh = 0, om = 0, sign = 0;
+    dbx_civil c;
+    size_t used;
+    if (dbx_parse_civil(s, n, &c, &used) != 0 || used >= n)
+        return -1;
+    p = s + used;
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
@@ -100,9 +114,9 @@ int dbx_parse_rfc3339(const char *s, size_t n, double *out)
     } else {
         return -1;
     }
-    if (p != end || !civil_ok(y, mo, d, h, mi, sec))
+    if (p != end)
         return -1;
-    *out = to_epoch(y, mo, d, h, mi, sec) + frac - sign * (oh * 3600 + om * 60);
+    *out = to_epoch(c.y, c.mo, c.d, c.h, c.mi, c.s) + c.frac - sign * (oh * 3600 + om * 60);
     return 0;
 }
 

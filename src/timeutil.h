@@ -14,6 +14,16 @@ double dbx_monotonic(void);
 
 /* "2026-11-21T10:00:00Z", "2026-11-21T10:00:00.123+01:00", also a space
  * instead of 'T' and lower-case 't'/'z'. 0 and *out = epoch seconds, or -1. */
+/* "YYYY-MM-DD[Tt ]HH:MM:SS[.fraction]" at the start of s, calendar-checked
+ * (no Feb 30): its fields, and in *used how many bytes it took (what
+ * follows is the caller's: a zone for RFC 3339, nothing for the CLI's local
+ * times). 0, or -1 when s does not start with one. */
+typedef struct dbx_civil {
+    int y, mo, d, h, mi, s;
+    double frac;
+} dbx_civil;
+int dbx_parse_civil(const char *s, size_t n, dbx_civil *out, size_t *used);
+
 int dbx_parse_rfc3339(const char *s, size_t n, double *out);
 
 /* IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT" (and the obsolete RFC 850 and
