@@ -38,7 +38,7 @@ build = {
     CC = "$(CC)", CFLAGS = "$(CFLAGS)", LIBFLAG = "$(LIBFLAG)", LUA_INCDIR = "$(LUA_INCDIR)",
     CURL_INCDIR = "$(CURL_INCDIR)", CURL_LIBDIR = "$(CURL_LIBDIR)",
     OPENSSL_INCDIR = "$(OPENSSL_INCDIR)", OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
-    INST_LIBDIR = "$(LIBDIR)", INST_LUADIR = "$(LUADIR)",
+    INST_LIBDIR = "$(LIBDIR)", INST_LUADIR = "$(LUADIR)", LUA = "$(LUA)",
   },
   -- Man pages and the bash completion, generated from the programs' help
   -- (make man), copied into the rock's folder of the tree.

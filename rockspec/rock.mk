@@ -9,7 +9,9 @@
 #
 # Variables from LuaRocks (rockspec install_variables): CC, CFLAGS, LIBFLAG,
 # LUA_INCDIR, CURL_INCDIR, CURL_LIBDIR, OPENSSL_INCDIR, OPENSSL_LIBDIR,
-# INST_LIBDIR, INST_LUADIR.
+# INST_LIBDIR, INST_LUADIR, and LUA (the interpreter: the Lua modules are
+# installed precompiled by it, see rockspec/precompile.lua; copied as source
+# when LUA is empty).
 
 SOURCES := $(sort $(wildcard src/*.c))
 DEFINES := -D_DEFAULT_SOURCE -D_DARWIN_C_SOURCE
@@ -33,7 +35,9 @@ install:
 	$(CC) $(LIBFLAG) -o "$$tmp/core.so" "$$tmp/core_loader.o" -ldl; \
 	mkdir -p "$(INST_LIBDIR)/databricks"; \
 	cp "$$tmp/core.so" "$$tmp/core_impl.so" "$(INST_LIBDIR)/databricks/"; \
-	cd lua && find . -name '*.lua' | while read -r f; do \
-	  mkdir -p "$(INST_LUADIR)/$$(dirname "$$f")"; \
-	  cp "$$f" "$(INST_LUADIR)/$$f"; \
-	done
+	(cd lua && find . -type d) | while read -r d; do mkdir -p "$(INST_LUADIR)/$$d"; done; \
+	if [ -n "$(LUA)" ]; then \
+	  (cd lua && find . -name '*.lua') | "$(LUA)" rockspec/precompile.lua lua "$(INST_LUADIR)"; \
+	else \
+	  (cd lua && find . -name '*.lua') | while read -r f; do cp "lua/$$f" "$(INST_LUADIR)/$$f"; done; \
+	fi

@@ -17,6 +17,7 @@ local ROWS = {
   "client:request() raw body",
   "client:request(): instructions",
   "rotation --once: instructions",
+  "rotation --once, installed: instructions",
   ".pgpass update, 10 entries",
   ".pgpass update, 1,000 entries",
   ".pgpass update, 10,000 entries",
