@@ -415,6 +415,28 @@ local function part_writers(box)
   say("torture: %s", figures[#figures])
 end
 
+-- Starts a daemon in a lua5.4 of its own whose clock is the real one plus
+-- the seconds in offset_file (a part rewrites it to jump the clock), with
+-- the simulator's workspace, CA and service principal and `extra`: Lua
+-- source of more Rotator.new options. Returns the process handle.
+local function start_clocked_daemon(sim, dir, outdir, offset_file, extra)
+  local script = string.format([[
+    package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
+    package.cpath = %q .. "/" .. (os.getenv("DBX_BUILD") or "build") .. "/?.so;" .. package.cpath
+    local core = require "databricks.core"
+    local Rotator = require "databricks.rotator"
+    local function offset()
+      local f = io.open(%q); local v = f and tonumber(f:read("a")) or 0; if f then f:close() end; return v
+    end
+    local r = assert(Rotator.new{ workspace_url = %q, ca_bundle = %q, pg_host = "127.0.0.1", pg_port = %d,
+      log_file = %q, status_file = %q, client_id = %q, client_secret = %q, rotation_interval = 60, %s,
+      clock = function() return core.now() + offset() end })
+    os.exit(r:run_daemon())
+  ]], h.root, h.root, h.root, offset_file, sim.url, sim.ca_file, PG_PORT, dir .. "/rotator.log",
+    dir .. "/status.json", sim.client_id, sim.client_secret, extra)
+  return start({ "lua5.4", "-e", script }, { DBX_BUILD = os.getenv("DBX_BUILD") }, dir, outdir .. "/daemon.out")
+end
+
 -- --------------------------------------------------------------- clock jump ---
 local function part_clock(box)
   local sim = box.sim
@@ -431,22 +453,8 @@ local function part_clock(box)
     failure(name, fmt, ...)
   end
   local t_start = h.now()
-  local script = string.format([[
-    package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
-    package.cpath = %q .. "/" .. (os.getenv("DBX_BUILD") or "build") .. "/?.so;" .. package.cpath
-    local core = require "databricks.core"
-    local Rotator = require "databricks.rotator"
-    local function offset()
-      local f = io.open(%q); local v = f and tonumber(f:read("a")) or 0; if f then f:close() end; return v
-    end
-    local r = assert(Rotator.new{ workspace_url = %q, ca_bundle = %q, pg_host = "127.0.0.1", pg_port = %d,
-      pg_username = "sleeper", pgpass_file = %q, log_file = %q, status_file = %q, client_id = %q,
-      client_secret = %q, rotation_interval = 60, max_slice = 0.2,
-      clock = function() return core.now() + offset() end })
-    os.exit(r:run_daemon())
-  ]], h.root, h.root, h.root, offset_file, sim.url, sim.ca_file, PG_PORT, file, dir .. "/rotator.log",
-    dir .. "/status.json", sim.client_id, sim.client_secret)
-  local handle = start({ "lua5.4", "-e", script }, { DBX_BUILD = os.getenv("DBX_BUILD") }, dir, outdir .. "/daemon.out")
+  local handle = start_clocked_daemon(sim, dir, outdir, offset_file,
+    string.format('pg_username = "sleeper", pgpass_file = %q, max_slice = 0.2', file))
 
   local function rotations()
     local log = h.read_file(dir .. "/rotator.log") or ""
@@ -531,22 +539,8 @@ local function part_agent(box)
       t, kind, "user-" .. t, "pgpass:" .. pgpass, "pgbouncer:" .. userlist)
     if kind == "healthy" then healthy[t] = userlist end
   end
-  local script = string.format([[
-    package.path = %q .. "/lua/?.lua;" .. %q .. "/lua/?/init.lua;" .. package.path
-    package.cpath = %q .. "/" .. (os.getenv("DBX_BUILD") or "build") .. "/?.so;" .. package.cpath
-    local core = require "databricks.core"
-    local Rotator = require "databricks.rotator"
-    local function offset()
-      local f = io.open(%q); local v = f and tonumber(f:read("a")) or 0; if f then f:close() end; return v
-    end
-    local r = assert(Rotator.new{ workspace_url = %q, ca_bundle = %q, pg_host = "127.0.0.1", pg_port = %d,
-      log_file = %q, status_file = %q, client_id = %q, client_secret = %q, rotation_interval = 60,
-      max_slice = 0.1, timeout = 10, retry_budget = 2, targets = { %s },
-      clock = function() return core.now() + offset() end })
-    os.exit(r:run_daemon())
-  ]], h.root, h.root, h.root, offset_file, sim.url, sim.ca_file, PG_PORT, dir .. "/rotator.log",
-    dir .. "/status.json", sim.client_id, sim.client_secret, table.concat(targets, ", "))
-  local handle = start({ "lua5.4", "-e", script }, { DBX_BUILD = os.getenv("DBX_BUILD") }, dir, outdir .. "/daemon.out")
+  local handle = start_clocked_daemon(sim, dir, outdir, offset_file,
+    string.format("max_slice = 0.1, timeout = 10, retry_budget = 2, targets = { %s }", table.concat(targets, ", ")))
 
   local function counts()
     local log = h.read_file(dir .. "/rotator.log") or ""
