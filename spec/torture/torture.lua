@@ -68,6 +68,17 @@ local function failure(part, fmt, ...)
   io.stderr:flush()
 end
 
+-- A part's failure count (c.n) and the function that records one (c.fail).
+local function counter(name)
+  local c = { n = 0 }
+  function c.fail(fmt, ...)
+    c.n = c.n + 1
+    failure(name, fmt, ...)
+  end
+  return c
+end
+
+
 local function part_on(name)
   for p in PARTS:gmatch("[^,]+") do
     if p == name then return true end
@@ -87,6 +98,15 @@ local ORIGINAL = table.concat({
   "127.0.0.1:" .. PG_PORT .. ":databricks_postgres:not-rotated:old-password",
   "*:*:*:*:wildcard",
 }, "\n")
+
+-- The folders of a part whose daemon runs on an injected clock: dir holds a
+-- .pgpass with ORIGINAL, outdir the offset file (0) and the daemon's output.
+local function clocked_folders(label)
+  local dir, outdir = h.tmpdir("torture-" .. label), h.tmpdir("torture-" .. label .. "-out")
+  h.write_file(dir .. "/pgpass", ORIGINAL, 384)
+  h.write_file(outdir .. "/offset", "0")
+  return dir, outdir, dir .. "/pgpass", outdir .. "/offset"
+end
 
 local function rotated_line_pattern(user)
   return "^127%.0%.0%.1:" .. PG_PORT .. ":databricks_postgres:" .. user:gsub("%p", "%%%0") .. ":eyJ[%w%-_%.]+$"
@@ -217,12 +237,9 @@ local function part_kill(box)
   table.sort(durations)
   local T = durations[3]
 
-  local stats = { kills = 0, unchanged = 0, rotated = 0, temp_left = 0, temp_cleaned = 0, failures = 0,
-                  cleanup_runs = 0 }
-  local function fail(fmt, ...)
-    stats.failures = stats.failures + 1
-    failure(name, fmt, ...)
-  end
+  local stats = { kills = 0, unchanged = 0, rotated = 0, temp_left = 0, temp_cleaned = 0, cleanup_runs = 0 }
+  local tally = counter(name)
+  local fail = tally.fail
 
   local before = h.read_file(file)
   for i = 1, KILLS do
@@ -293,7 +310,7 @@ local function part_kill(box)
     "kill -9 during rotation: %d kills, %d failures; file untouched by %d, rotated before the kill in %d; " ..
     "temp file left by %d (all 0600, %d removed by the next run); one run %.0f ms; " ..
     "simulator replaced %d times (lua-sec spin); %.1f s",
-    stats.kills, stats.failures, stats.unchanged, stats.rotated, stats.temp_left, stats.temp_cleaned, T * 1000,
+    stats.kills, tally.n, stats.unchanged, stats.rotated, stats.temp_left, stats.temp_cleaned, T * 1000,
     box.replaced or 0, elapsed)
   say("torture: %s", figures[#figures])
 end
@@ -312,11 +329,8 @@ local function part_writers(box)
     users[u] = true
     names[#names + 1] = u
   end
-  local failures = 0
-  local function fail(fmt, ...)
-    failures = failures + 1
-    failure(name, fmt, ...)
-  end
+  local tally = counter(name)
+  local fail = tally.fail
 
   local t0 = h.now()
   local handles = {}
@@ -410,7 +424,7 @@ local function part_writers(box)
   figures[#figures + 1] = string.format(
     "concurrent writers: %d writers x %d rounds = %d rotations, %d failures; entries %d/%d, lookups %d/%d, %s; " ..
     "%.0f rotations/s; %.1f s",
-    WRITERS, ROUNDS, WRITERS * ROUNDS, failures, present, #names, looked_up, #names, psql_note,
+    WRITERS, ROUNDS, WRITERS * ROUNDS, tally.n, present, #names, looked_up, #names, psql_note,
     WRITERS * ROUNDS / elapsed, h.now() - t0)
   say("torture: %s", figures[#figures])
 end
@@ -441,17 +455,9 @@ end
 local function part_clock(box)
   local sim = box.sim
   local name = "clock jump"
-  local dir = h.tmpdir("torture-clock")
-  local outdir = h.tmpdir("torture-clock-out")
-  local file = dir .. "/pgpass"
-  local offset_file = outdir .. "/offset"
-  h.write_file(file, ORIGINAL, 384)
-  h.write_file(offset_file, "0")
-  local failures = 0
-  local function fail(fmt, ...)
-    failures = failures + 1
-    failure(name, fmt, ...)
-  end
+  local dir, outdir, file, offset_file = clocked_folders("clock")
+  local tally = counter(name)
+  local fail = tally.fail
   local t_start = h.now()
   local handle = start_clocked_daemon(sim, dir, outdir, offset_file,
     string.format('pg_username = "sleeper", pgpass_file = %q, max_slice = 0.2', file))
@@ -500,7 +506,7 @@ local function part_clock(box)
   figures[#figures + 1] = string.format(
     "clock jump: %d jumps of 2 h, %d failures; rotation after the jump in median %.2f s, max %.2f s " ..
     "(limit %.1f s); %.1f s",
-    JUMPS, failures, median, latencies[#latencies] or 0, JUMP_LIMIT, h.now() - t_start)
+    JUMPS, tally.n, median, latencies[#latencies] or 0, JUMP_LIMIT, h.now() - t_start)
   say("torture: %s", figures[#figures])
 end
 
@@ -509,17 +515,9 @@ end
 local function part_agent(box)
   local sim = box.sim
   local name = "agent"
-  local dir = h.tmpdir("torture-agent")
-  local outdir = h.tmpdir("torture-agent-out")
-  local pgpass = dir .. "/pgpass"
-  local offset_file = outdir .. "/offset"
-  h.write_file(pgpass, ORIGINAL, 384)
-  h.write_file(offset_file, "0")
-  local failures = 0
-  local function fail(fmt, ...)
-    failures = failures + 1
-    failure(name, fmt, ...)
-  end
+  local dir, outdir, pgpass, offset_file = clocked_folders("agent")
+  local tally = counter(name)
+  local fail = tally.fail
   local t_start = h.now()
   -- Healthy targets share one instance; every third target talks to a slow
   -- one and every sixth (from the fifth) to a refusing one.
@@ -608,7 +606,7 @@ local function part_agent(box)
   figures[#figures + 1] = string.format(
     "agent: %d targets x %d rounds, %d failures; %d rotations (%d by slow targets), healthy targets rotated in "
     .. "median %.2f s, max %.2f s after each round began (limit %.1f s); %.1f s",
-    TARGETS, AGENT_ROUNDS, failures, total, slow, median, latencies[#latencies] or 0, AGENT_LIMIT, h.now() - t_start)
+    TARGETS, AGENT_ROUNDS, tally.n, total, slow, median, latencies[#latencies] or 0, AGENT_LIMIT, h.now() - t_start)
   say("torture: %s", figures[#figures])
 end
 
