@@ -46,6 +46,11 @@ describe("connect config validation", function()
     rejects({ auth_type = "token" }, "needs access_token")
   end)
 
+  it("rejects an empty value for a key that has a default, instead of taking the default", function()
+    rejects({ auth_type = "oauth_u2m", client_id = "", open_browser = function() error("no browser") end },
+      "^client_id is empty: give a value or leave it out$")
+  end)
+
   it("rejects credentials of another auth type, naming both", function()
     rejects({ auth_type = "pat", token = sim.pat, client_secret = "s", client_id = "i" },
       "auth_type pat does not take client_secret %(it belongs to oauth_m2m%)")

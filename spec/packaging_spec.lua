@@ -89,10 +89,13 @@ describe("luarocks make", function()
     -- Nothing was written into the source tree (no .o, no module).
     local _, after = h.sh("cd " .. h.quote(copy) .. " && find . -type f | sort")
     assert.are.equal(before, after, "luarocks make left build products in the source tree")
-    -- Every Lua module is installed.
+    -- Every Lua module is installed, precompiled (rockspec/precompile.lua:
+    -- no parsing at each start).
     local _, mods = h.sh("cd " .. h.quote(h.root) .. " && find lua -name '*.lua' | sort")
     for f in mods:gmatch("[^\n]+") do
-      assert.is_true(h.exists(tree .. "/share/lua/5.4/" .. f:gsub("^lua/", "")), f)
+      local installed = tree .. "/share/lua/5.4/" .. f:gsub("^lua/", "")
+      assert.is_true(h.exists(installed), f)
+      assert.are.equal("\27Lua", (h.read_file(installed) or ""):sub(1, 4), f .. " is not precompiled")
     end
     -- Library use from the tree, as the README says.
     local use = h.run({ "bash", "-c", string.format([[eval "$(luarocks --lua-version=5.4 path --tree %s)" && ]]

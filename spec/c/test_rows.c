@@ -18,18 +18,7 @@
 #include "chunk.h"
 #include "rows.h"
 
-static int checks, failed;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        checks++;                                          \
-        if (!(cond)) {                                     \
-            failed++;                                      \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-            printf(__VA_ARGS__);                           \
-            printf("\n");                                  \
-        }                                                  \
-    } while (0)
+#include "check.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 
@@ -241,6 +230,5 @@ int main(void)
     test_integers();
     test_others();
     test_chunks();
-    printf("%d checks, %d failed\n", checks, failed);
-    return failed ? 1 : 0;
+    return CHECK_EXIT();
 }

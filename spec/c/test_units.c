@@ -31,18 +31,7 @@
 #include "token.h"
 #include "useragent.h"
 
-static int checks, failed;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        checks++;                                          \
-        if (!(cond)) {                                     \
-            failed++;                                      \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-            printf(__VA_ARGS__);                           \
-            printf("\n");                                  \
-        }                                                  \
-    } while (0)
+#include "check.h"
 
 static void test_rfc3339(void)
 {
@@ -568,6 +557,5 @@ int main(void)
     test_child_env();
     test_loopback_pages();
     test_ini_go();
-    printf("%d checks, %d failed\n", checks, failed);
-    return failed ? 1 : 0;
+    return CHECK_EXIT();
 }
